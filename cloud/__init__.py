@@ -1,0 +1,1 @@
+"""Walkout cloud service: ingest, database, control plane, retraining (later issues)."""

@@ -1,0 +1,1 @@
+"""Walkout edge runtime."""

@@ -1,0 +1,46 @@
+"""Turning a user's mistake into a clear message and exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+T = TypeVar("T")
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad file, bad argument); printed without a traceback."""
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Print known user-facing errors on stderr and exit 1."""
+    from edge.config.errors import ConfigError
+
+    try:
+        yield
+    except (ConfigError, UserError) as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+        raise typer.Exit(1) from None
+    except _session_error_types() as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+        raise typer.Exit(1) from None
+
+
+def _session_error_types() -> tuple[type[BaseException], ...]:
+    try:
+        from edge.session.errors import SessionError
+    except ImportError:
+        return ()
+    return (SessionError,)
+
+
+def run_guarded(func: Callable[[], T]) -> T:
+    with user_errors():
+        return func()

@@ -1,0 +1,51 @@
+"""Entry point of the `walkout` command.
+
+Sub-apps import their heavy dependencies inside their commands, so `walkout --help` stays fast
+and a missing optional extra only breaks the commands that need it.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+
+from edge.cli import config_cmd, demo_cmd, session_cmd, sim_cmd
+
+app = typer.Typer(
+    name="walkout",
+    help="Walkout: the open edge runtime for checkout-free stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(session_cmd.app, name="session")
+app.add_typer(sim_cmd.app, name="sim")
+app.command("demo")(demo_cmd.demo)
+
+
+def _package_version() -> str:
+    try:
+        return version("walkout")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"walkout {_package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version_flag: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Walkout: the open edge runtime for checkout-free stores."""

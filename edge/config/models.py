@@ -1,0 +1,229 @@
+"""Pydantic v2 models of the store config (format version 1).
+
+Every model forbids unknown keys so a typo fails loudly, and every field carries a description
+that ends up in `walkout config schema`. Cross-references (planogram to plates and products,
+unique ids) are checked in `edge.config.checks`, which reports the exact key path of each problem.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CONFIG_FORMAT_VERSION = 1
+
+PLATE_REF_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+
+class StrictModel(BaseModel):
+    """Base for every config model: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+PositiveMetres = Annotated[float, Field(gt=0, description="A length in metres, greater than 0.")]
+Point2 = Annotated[
+    tuple[float, float], Field(description="A point on the store floor: [x, y] in metres.")
+]
+
+
+class StoreInfo(StrictModel):
+    id: str = Field(
+        description="Store id, unique in the fleet; used in MQTT topics and receipt ids.",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+    )
+    name: str = Field(description="Human-readable store name shown on dashboards.")
+    currency: str = Field(
+        default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency of all prices."
+    )
+    timezone: str = Field(
+        default="UTC", description="IANA time zone of the store, for reports and opening hours."
+    )
+
+
+class FloorPlan(StrictModel):
+    width_m: PositiveMetres = Field(description="Floor extent along x, metres.")
+    depth_m: PositiveMetres = Field(description="Floor extent along y, metres.")
+
+
+class PlateCalibration(StrictModel):
+    offset_counts: int = Field(
+        description="Raw ADC counts the plate reads when empty (tare).",
+    )
+    grams_per_count: float = Field(
+        gt=0,
+        description="Span: grams per raw ADC count. grams = (counts - offset_counts) * span.",
+    )
+
+
+class Plate(StrictModel):
+    id: int = Field(ge=1, description="Plate number on its shelf, 1-based, left to right.")
+    width_m: float | None = Field(
+        default=None,
+        gt=0,
+        description="Plate width along the gondola in metres; omitted: the shelf length is "
+        "split evenly over plates without a width.",
+    )
+    capacity_g: float = Field(
+        default=20000.0, gt=0, description="Rated load of the plate's load cell, grams."
+    )
+    calibration: PlateCalibration = Field(description="Tare and span of this plate's load cell.")
+
+
+class WalkoutLc1Controller(StrictModel):
+    """A load-cell board speaking the walkout-lc1 serial protocol (docs/shelf-protocol.md)."""
+
+    protocol: Literal["walkout-lc1"] = Field(description="Serial protocol of the shelf board.")
+    port: str = Field(
+        min_length=1,
+        description="pyserial port or URL: /dev/ttyUSB0, /dev/serial/by-id/..., "
+        "socket://host:port, loop://",
+    )
+    baud: int = Field(default=115200, gt=0, description="Serial line speed, bits per second.")
+    board_id: int = Field(ge=0, le=255, description="Board id the controller puts in each frame.")
+    rate_hz: float = Field(default=60.0, gt=0, le=1000, description="Samples per second per plate.")
+    samples_per_frame: int = Field(
+        default=6,
+        ge=1,
+        le=64,
+        description="Samples the board batches into one frame; latency grows with it.",
+    )
+
+
+ShelfController = Annotated[WalkoutLc1Controller, Field(discriminator="protocol")]
+CONTROLLER_PROTOCOLS = ("walkout-lc1",)
+
+
+class Shelf(StrictModel):
+    id: int = Field(ge=1, description="Shelf number on its gondola, 1-based, bottom to top.")
+    height_m: float = Field(ge=0, description="Height of the shelf surface above the floor, m.")
+    controller: ShelfController = Field(description="The load-cell board that reads this shelf.")
+    plates: list[Plate] = Field(min_length=1, description="Weight plates on this shelf.")
+
+
+class Gondola(StrictModel):
+    id: int = Field(ge=1, description="Gondola (shelving unit) number, 1-based.")
+    origin_m: Point2 = Field(
+        description="Floor position of the gondola's front-left corner, metres. Plates run "
+        "from here along the gondola's length; shoppers stand in front of it."
+    )
+    rotation_deg: float = Field(
+        default=0.0,
+        description="Direction of the gondola's length axis, degrees counter-clockwise from +x. "
+        "At 0 the gondola runs along +x and its front faces -y.",
+    )
+    length_m: PositiveMetres = Field(description="Length of the gondola, metres.")
+    depth_m: PositiveMetres = Field(description="Depth of the gondola, metres.")
+    shelves: list[Shelf] = Field(min_length=1, description="Shelves, bottom to top.")
+
+
+class Product(StrictModel):
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Product id (SKU); stable across price and planogram changes.",
+    )
+    name: str = Field(min_length=1, description="Product name printed on receipts.")
+    weight_g: float = Field(gt=0, description="Catalogue mean unit weight, grams.")
+    weight_spread_g: float = Field(
+        default=0.0,
+        ge=0,
+        description="Standard deviation of unit weight between units of this product, grams.",
+    )
+    price: Decimal = Field(
+        ge=0, max_digits=12, decimal_places=2, description="Unit price in the store currency."
+    )
+
+
+class PlanogramEntry(StrictModel):
+    product: str = Field(description="Product id stocked here.")
+    plates: list[str] = Field(
+        min_length=1,
+        description='Plates holding the product, as "gondola.shelf.plate" (e.g. "1.2.3"); '
+        "a wide product spans several adjacent plates of one shelf.",
+    )
+    units: int = Field(default=10, ge=0, description="Units stocked at the start of the day.")
+
+    @field_validator("plates")
+    @classmethod
+    def _plate_refs_are_well_formed(cls, refs: list[str]) -> list[str]:
+        for ref in refs:
+            if not PLATE_REF_PATTERN.match(ref):
+                raise ValueError(f'plate reference {ref!r} is not of the form "gondola.shelf.plate"')
+        return refs
+
+
+class Gate(StrictModel):
+    id: str = Field(min_length=1, description="Gate id, unique in the store.")
+    kind: Literal["entry", "exit", "both"] = Field(
+        description="entry: a tap here opens a visit; exit: leaving through it settles the cart."
+    )
+    zone: list[Point2] = Field(
+        min_length=3, description="Floor polygon of the gate zone, metres, at least 3 corners."
+    )
+    readers: list[str] = Field(
+        default_factory=list,
+        description="PC/SC reader names at this gate (NFC taps, RFID tags).",
+    )
+
+
+class Camera(StrictModel):
+    id: str = Field(min_length=1, description="Camera id, unique in the store.")
+    source: str = Field(
+        description="Frame source: USB device index, RTSP/HTTP URL or a video file path."
+    )
+    fps: float = Field(default=15.0, gt=0, le=120, description="Frames per second to process.")
+    calibration: str | None = Field(
+        default=None,
+        description="Path of the camera's calibration file (intrinsics and floor homography); "
+        "placeholder until the vision work lands.",
+    )
+
+
+class MqttLink(StrictModel):
+    host: str = Field(default="127.0.0.1", description="MQTT broker host name or address.")
+    port: int = Field(default=1883, gt=0, lt=65536, description="MQTT broker TCP port.")
+    tls: bool = Field(default=False, description="Use TLS with client certificates.")
+    username: str | None = Field(default=None, description="Broker user name for this store.")
+    password_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the broker password "
+        "(secrets never live in the config file).",
+    )
+
+
+class CloudLink(StrictModel):
+    enabled: bool = Field(default=False, description="Stream events to the cloud service.")
+    mqtt: MqttLink = Field(default_factory=MqttLink, description="Broker connection.")
+
+
+class Storage(StrictModel):
+    data_dir: str = Field(
+        default="./walkout-data",
+        description="Folder for the journal, recordings and kept frames; relative paths are "
+        "relative to the working directory.",
+    )
+    journal: str = Field(
+        default="journal.sqlite", description="Journal database file name inside data_dir."
+    )
+
+
+class StoreConfig(StrictModel):
+    """A whole store: layout, sensors, catalogue, planogram, gates, cameras, link and storage."""
+
+    version: Literal[1] = Field(description="Store config format version; this is version 1.")
+    store: StoreInfo = Field(description="Identity of the store.")
+    floor: FloorPlan = Field(description="Extent of the sales floor in metres.")
+    gondolas: list[Gondola] = Field(min_length=1, description="Shelving units with their shelves.")
+    products: list[Product] = Field(min_length=1, description="The catalogue sold in this store.")
+    planogram: list[PlanogramEntry] = Field(
+        default_factory=list, description="Which plates hold which product."
+    )
+    gates: list[Gate] = Field(default_factory=list, description="Entry and exit gates.")
+    cameras: list[Camera] = Field(default_factory=list, description="Overhead cameras.")
+    cloud: CloudLink = Field(default_factory=CloudLink, description="Link to the cloud service.")
+    storage: Storage = Field(default_factory=Storage, description="Where the box keeps data.")

@@ -1,0 +1,1 @@
+"""Walkout wire contracts generated from the .proto files under protos/walkout/."""

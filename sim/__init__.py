@@ -1,0 +1,1 @@
+"""Walkout store simulator: scenarios in, recorded sessions with ground truth out."""
