@@ -141,15 +141,15 @@ def _write_tracks(
     observer = TrackObserver(params, np.random.default_rng([seed, 10]))
     for i in range(n):
         t = float(times[i])
-        people = [
-            TruePerson(pid, x, y, tuple(hands.get((i, pid), ()))) for pid, x, y in present[i]
-        ]
+        people = [TruePerson(pid, x, y, tuple(hands.get((i, pid), ()))) for pid, x, y in present[i]]
         writer.write_true_positions(
             TrackFrame(t=t, people=tuple(PersonObs(p.person_id, p.x, p.y, p.hands) for p in people))
         )
         observed = observer.observe(t, people)
         writer.write_tracks(
-            TrackFrame(t=t, people=tuple(PersonObs(o.track_id, o.x, o.y, o.hands) for o in observed))
+            TrackFrame(
+                t=t, people=tuple(PersonObs(o.track_id, o.x, o.y, o.hands) for o in observed)
+            )
         )
         if i % 500 == 0:
             report("tracks", i / n)
@@ -239,18 +239,25 @@ def _write_shelves(
     all_refs = sorted(layout.plates)
     stuck = set()
     if sc.sensors.stuck_plates:
-        picks = rng.choice(len(all_refs), size=min(sc.sensors.stuck_plates, len(all_refs)), replace=False)
+        picks = rng.choice(
+            len(all_refs), size=min(sc.sensors.stuck_plates, len(all_refs)), replace=False
+        )
         stuck = {all_refs[int(i)] for i in picks}
     ports: dict[str, list[_Board]] = {}
     for (g, s), shelf in sorted(layout.shelves.items()):
         refs = layout.shelf_plate_refs(g, s)
         params = sample_plate_params(np.random.default_rng([seed, 21, g, s]), len(refs))
-        params = [replace(p, stuck=True) if ref in stuck else p for p, ref in zip(params, refs, strict=True)]
+        params = [
+            replace(p, stuck=True) if ref in stuck else p
+            for p, ref in zip(params, refs, strict=True)
+        ]
         board = _Board(
             key=(g, s),
             shelf=shelf,
             renderer=result.stock.shelves[(g, s)].renderer(),
-            sensor=ShelfSensorModel(params, shelf.controller.rate_hz, np.random.default_rng([seed, 22, g, s])),
+            sensor=ShelfSensorModel(
+                params, shelf.controller.rate_hz, np.random.default_rng([seed, 22, g, s])
+            ),
             encoder=BoardEncoder(shelf.controller.board_id, len(refs)),
             offsets=np.array([p.calibration.offset_counts for p in shelf.plates], dtype=np.float64),
             spans=np.array([p.calibration.grams_per_count for p in shelf.plates], dtype=np.float64),
@@ -269,7 +276,8 @@ def _write_shelves(
         last_t = 0.0
         order = 0
         step_s = max(
-            CHUNK_FRAMES * b.shelf.controller.samples_per_frame / b.shelf.controller.rate_hz for b in boards
+            CHUNK_FRAMES * b.shelf.controller.samples_per_frame / b.shelf.controller.rate_hz
+            for b in boards
         )
         t = 0.0
         while t < result.end_t:
@@ -299,7 +307,7 @@ def _board_frames(
     ctl = board.shelf.controller
     spf = ctl.samples_per_frame
     first = board.next_sample
-    last = int(math.floor((until_t - board.phase_s) * ctl.rate_hz))  # exclusive sample index
+    last = math.floor((until_t - board.phase_s) * ctl.rate_hz)  # exclusive sample index
     n_frames = max(0, (last - first) // spf)
     if n_frames == 0:
         return []
@@ -319,12 +327,17 @@ def _board_frames(
         block = counts[k * spf : (k + 1) * spf]
         t_done = float(times[(k + 1) * spf - 1])
         if t_done >= board.next_status_t:
-            status = board.encoder.status(uptime_ms=int(t_done * 1000), board_flags=0,
-                                          plate_status=(0,) * block.shape[1])
-            frames.append((t_done + len(status) * 10 / baud + float(link_rng.uniform(*LINK_JITTER_S)), status))
+            status = board.encoder.status(
+                uptime_ms=int(t_done * 1000), board_flags=0, plate_status=(0,) * block.shape[1]
+            )
+            frames.append(
+                (t_done + len(status) * 10 / baud + float(link_rng.uniform(*LINK_JITTER_S)), status)
+            )
             board.next_status_t += STATUS_PERIOD_S
         data = board.encoder.samples(block)
-        frames.append((t_done + len(data) * 10 / baud + float(link_rng.uniform(*LINK_JITTER_S)), data))
+        frames.append(
+            (t_done + len(data) * 10 / baud + float(link_rng.uniform(*LINK_JITTER_S)), data)
+        )
     board.next_sample = first + n
     return frames
 

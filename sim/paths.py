@@ -1,4 +1,4 @@
-"""Walking routes on the store floor: A* over an occupancy grid that keeps people out of gondolas."""
+"""Walking routes on the store floor: A* on an occupancy grid that keeps people out of gondolas."""
 
 from __future__ import annotations
 
@@ -88,7 +88,11 @@ class FloorRouter:
                 if not (0 <= nxt[0] < self.nx and 0 <= nxt[1] < self.ny) or self.blocked[nxt]:
                     continue
                 # No corner cutting past a blocked cell on a diagonal.
-                if dx and dy and (self.blocked[cur[0] + dx, cur[1]] or self.blocked[cur[0], cur[1] + dy]):
+                if (
+                    dx
+                    and dy
+                    and (self.blocked[cur[0] + dx, cur[1]] or self.blocked[cur[0], cur[1] + dy])
+                ):
                     continue
                 ng = g + step
                 if ng < cost.get(nxt, math.inf):

@@ -174,7 +174,9 @@ class Scenario(_Strict):
 
 def scenario_names() -> list[str]:
     folder = resources.files(SCENARIOS_PACKAGE)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def load_scenario(name_or_path: str) -> Scenario:

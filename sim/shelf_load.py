@@ -1,4 +1,4 @@
-"""What each plate truly carries over time: stocked units, hands pressing, items lifted and set down.
+"""What each plate truly carries over time: stocked units, pressing hands, items lifted, put down.
 
 Units sit at positions along the gondola and press on the plates under their footprint (an item
 across a plate boundary splits its weight). A pick is a hand press, then the unit's weight leaving
@@ -150,7 +150,9 @@ def _force_profile(f: Force, times: np.ndarray) -> np.ndarray:
 class Stock:
     """Every unit on every shelf, with their loads; updated as picks and puts execute."""
 
-    def __init__(self, layout: StoreLayout, true_unit_weight: dict[str, float], rng: np.random.Generator):
+    def __init__(
+        self, layout: StoreLayout, true_unit_weight: dict[str, float], rng: np.random.Generator
+    ):
         self.layout = layout
         self.rng = rng
         self.true_unit_weight = true_unit_weight
@@ -158,7 +160,7 @@ class Stock:
         self.spans: dict[str, list[tuple[PlateRef, float, float]]] = {}
         self.shelves: dict[tuple[int, int], ShelfLoad] = {}
         self._next_uid = 0
-        for (g, s) in layout.shelves:
+        for g, s in layout.shelves:
             refs = layout.shelf_plate_refs(g, s)
             self.shelves[(g, s)] = ShelfLoad(plates=refs, initial_g=np.zeros(len(refs)))
         for entry in layout.config.planogram:
@@ -175,12 +177,16 @@ class Stock:
             a, b = spans[0][1], spans[-1][2]
             for i in range(entry.units):
                 u = a + (i + 0.5) * (b - a) / max(entry.units, 1)
-                weight = true_unit_weight[product.id] + float(rng.normal(0.0, product.weight_spread_g))
+                weight = true_unit_weight[product.id] + float(
+                    rng.normal(0.0, product.weight_spread_g)
+                )
                 unit = self._new_unit(product.id, max(weight, 1.0), u, spans)
                 self.units.setdefault(product.id, []).append(unit)
                 self._add_initial(unit)
 
-    def _new_unit(self, product_id: str, weight: float, u: float, spans: list[tuple[PlateRef, float, float]]) -> Unit:
+    def _new_unit(
+        self, product_id: str, weight: float, u: float, spans: list[tuple[PlateRef, float, float]]
+    ) -> Unit:
         self._next_uid += 1
         return Unit(self._next_uid, product_id, weight, u, footprint_shares(u, weight, spans))
 
@@ -215,7 +221,14 @@ class Stock:
 
     # --- load events --------------------------------------------------------------------------
 
-    def lift(self, units: list[Unit], t_touch: float, t_lift: float, press_g: float, rng: np.random.Generator) -> None:
+    def lift(
+        self,
+        units: list[Unit],
+        t_touch: float,
+        t_lift: float,
+        press_g: float,
+        rng: np.random.Generator,
+    ) -> None:
         """A hand presses the plates under the units, then lifts them away."""
         per_plate: dict[PlateRef, float] = {}
         for unit in units:
@@ -226,24 +239,61 @@ class Stock:
             i = shelf.index(ref)
             share = grams / sum(per_plate.values())
             if press_g > 0 and t_lift - t_touch > 0.05:
-                shelf.forces.append(Force(i, t_touch, t_lift, press_g * share, rise_s=min(0.15, (t_lift - t_touch) / 2)))
+                shelf.forces.append(
+                    Force(
+                        i,
+                        t_touch,
+                        t_lift,
+                        press_g * share,
+                        rise_s=min(0.15, (t_lift - t_touch) / 2),
+                    )
+                )
             shelf.steps.append(
-                Step(i, t_lift, -grams, ramp_s=float(rng.uniform(0.12, 0.3)), wobble_g=grams * float(rng.uniform(0.04, 0.12)))
+                Step(
+                    i,
+                    t_lift,
+                    -grams,
+                    ramp_s=float(rng.uniform(0.12, 0.3)),
+                    wobble_g=grams * float(rng.uniform(0.04, 0.12)),
+                )
             )
 
-    def set_down(self, units: list[Unit], t_place: float, t_release: float, press_g: float, rng: np.random.Generator) -> None:
+    def set_down(
+        self,
+        units: list[Unit],
+        t_place: float,
+        t_release: float,
+        press_g: float,
+        rng: np.random.Generator,
+    ) -> None:
         """A hand sets units down on the plates of their current shares, then lets go."""
         for unit in units:
             for ref, grams in unit.shares.items():
                 shelf = self.shelves[(ref.gondola, ref.shelf)]
                 i = shelf.index(ref)
                 shelf.steps.append(
-                    Step(i, t_place, grams, ramp_s=float(rng.uniform(0.12, 0.3)), wobble_g=grams * float(rng.uniform(0.04, 0.12)))
+                    Step(
+                        i,
+                        t_place,
+                        grams,
+                        ramp_s=float(rng.uniform(0.12, 0.3)),
+                        wobble_g=grams * float(rng.uniform(0.04, 0.12)),
+                    )
                 )
                 if press_g > 0 and t_release - t_place > 0.05:
-                    shelf.forces.append(Force(i, t_place, t_release, press_g, rise_s=min(0.15, (t_release - t_place) / 2)))
+                    shelf.forces.append(
+                        Force(
+                            i,
+                            t_place,
+                            t_release,
+                            press_g,
+                            rise_s=min(0.15, (t_release - t_place) / 2),
+                        )
+                    )
 
     def touch(self, ref: PlateRef, t0: float, t1: float, press_g: float) -> None:
         """A hand resting on or brushing a plate without taking anything."""
         shelf = self.shelves[(ref.gondola, ref.shelf)]
-        shelf.forces.append(Force(shelf.index(ref), t0, t1, press_g, rise_s=min(0.15, (t1 - t0) / 2)))
+        shelf.forces.append(
+            Force(shelf.index(ref), t0, t1, press_g, rise_s=min(0.15, (t1 - t0) / 2))
+        )

@@ -99,7 +99,11 @@ PRESETS = {
         title="Walkout demo store (medium: convenience store)",
         seed=202,
         floor=(14.0, 10.0),
-        gondola_slots=(*_back_to_back(1.5, 3.0), *_back_to_back(7.5, 3.0), *_back_to_back(1.5, 6.5)),
+        gondola_slots=(
+            *_back_to_back(1.5, 3.0),
+            *_back_to_back(7.5, 3.0),
+            *_back_to_back(1.5, 6.5),
+        ),
         shelves=5,
         cameras=6,
     ),

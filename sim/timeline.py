@@ -42,7 +42,11 @@ class Reach:
         dist = math.hypot(dx, dy) or 1.0
         # The hand starts at the shoulder, a little in front of the body's centre.
         sx, sy = body[0] + 0.15 * dx / dist, body[1] + 0.15 * dy / dist
-        return (sx + f * (tx - sx), sy + f * (ty - sy), SHOULDER_HEIGHT_M + f * (tz - SHOULDER_HEIGHT_M))
+        return (
+            sx + f * (tx - sx),
+            sy + f * (ty - sy),
+            SHOULDER_HEIGHT_M + f * (tz - SHOULDER_HEIGHT_M),
+        )
 
 
 @dataclass
@@ -63,13 +67,22 @@ class Timeline:
     def positions(self, times: np.ndarray) -> np.ndarray:
         """Body positions at the given times, shape (n, 2); outside the visit: clamped."""
         kf = np.asarray(self.keyframes)
-        return np.stack([np.interp(times, kf[:, 0], kf[:, 1]), np.interp(times, kf[:, 0], kf[:, 2])], axis=1)
+        return np.stack(
+            [np.interp(times, kf[:, 0], kf[:, 1]), np.interp(times, kf[:, 0], kf[:, 2])], axis=1
+        )
 
 
 class TimelineBuilder:
     """Builds a Timeline with a running clock: each step advances it."""
 
-    def __init__(self, router: FloorRouter, start_t: float, start: Point, speed_mps: float, rng: np.random.Generator):
+    def __init__(
+        self,
+        router: FloorRouter,
+        start_t: float,
+        start: Point,
+        speed_mps: float,
+        rng: np.random.Generator,
+    ):
         self.router = router
         self.rng = rng
         self.speed = speed_mps

@@ -130,13 +130,15 @@ class World:
     def _pickable_products(self) -> list[str]:
         wanted = self.scenario.behaviour.product_filter
         result = []
-        for shelf_key, products in sorted(self.products_by_shelf.items()):
+        for _shelf, products in sorted(self.products_by_shelf.items()):
             for pid in products:
                 if wanted == "straddling" and len(self.layout.product_plates[pid]) < 2:
                     continue
                 if wanted == "same_weight":
                     w = self.layout.products[pid].weight_g
-                    twins = [q for q in products if q != pid and self.layout.products[q].weight_g == w]
+                    twins = [
+                        q for q in products if q != pid and self.layout.products[q].weight_g == w
+                    ]
                     if not twins:
                         continue
                 result.append(pid)
@@ -160,7 +162,9 @@ class World:
 
         return gondola_to_floor(self.layout.gondolas[ref.gondola], u, v)
 
-    def _stand_for(self, product_id: str, u: float, rng: np.random.Generator, offset_u: float = 0.0) -> Point:
+    def _stand_for(
+        self, product_id: str, u: float, rng: np.random.Generator, offset_u: float = 0.0
+    ) -> Point:
         ref = self.layout.product_plates[product_id][0]
         length = self.layout.gondolas[ref.gondola].length_m
         su = min(max(u + offset_u + float(rng.normal(0, 0.08)), 0.15), length - 0.15)
@@ -187,29 +191,79 @@ class World:
         self.intents.append(intent)
         return intent
 
-    def _grab(self, b: TimelineBuilder, person: int, product_id: str, u: float, quantity: int,
-              rng: np.random.Generator, *, slow: bool = False) -> Intent:
+    def _grab(
+        self,
+        b: TimelineBuilder,
+        person: int,
+        product_id: str,
+        u: float,
+        quantity: int,
+        rng: np.random.Generator,
+        *,
+        slow: bool = False,
+    ) -> Intent:
         ref = self._plate_at(product_id, u)
-        contact = float(rng.uniform(3.0, 7.0)) if slow else float(rng.uniform(0.3, 0.9)) + 0.3 * (quantity - 1)
+        contact = (
+            float(rng.uniform(3.0, 7.0))
+            if slow
+            else float(rng.uniform(0.3, 0.9)) + 0.3 * (quantity - 1)
+        )
         press = float(rng.uniform(300, 1500)) if slow else float(rng.uniform(20, 150))
         reach = b.reach(self._hand_target(ref, u), contact_s=contact)
-        return self._intent(person=person, kind="pick", product_id=product_id, quantity=quantity,
-                            plate=ref, u_m=u, t_touch=reach.t_in, t_release=reach.t_back, press_g=press)
+        return self._intent(
+            person=person,
+            kind="pick",
+            product_id=product_id,
+            quantity=quantity,
+            plate=ref,
+            u_m=u,
+            t_touch=reach.t_in,
+            t_release=reach.t_back,
+            press_g=press,
+        )
 
-    def _put(self, b: TimelineBuilder, person: int, source: Intent, rng: np.random.Generator,
-             *, plate: PlateRef | None = None, u: float | None = None) -> Intent:
+    def _put(
+        self,
+        b: TimelineBuilder,
+        person: int,
+        source: Intent,
+        rng: np.random.Generator,
+        *,
+        plate: PlateRef | None = None,
+        u: float | None = None,
+    ) -> Intent:
         target_plate = plate or source.plate
         target_u = u if u is not None else source.u_m
-        reach = b.reach(self._hand_target(target_plate, target_u), contact_s=float(rng.uniform(0.3, 0.8)))
-        return self._intent(person=person, kind="put_wrong" if plate else "put_back",
-                            product_id=source.product_id, quantity=source.quantity, plate=target_plate,
-                            u_m=target_u, t_touch=reach.t_in, t_release=reach.t_back,
-                            press_g=float(rng.uniform(20, 120)), source=source.id)
+        reach = b.reach(
+            self._hand_target(target_plate, target_u), contact_s=float(rng.uniform(0.3, 0.8))
+        )
+        return self._intent(
+            person=person,
+            kind="put_wrong" if plate else "put_back",
+            product_id=source.product_id,
+            quantity=source.quantity,
+            plate=target_plate,
+            u_m=target_u,
+            t_touch=reach.t_in,
+            t_release=reach.t_back,
+            press_g=float(rng.uniform(20, 120)),
+            source=source.id,
+        )
 
-    def _shop_stop(self, b: TimelineBuilder, person: int, product_id: str, rng: np.random.Generator,
-                   carried_wrong: list[Intent], *, u: float | None = None,
-                   stand_offset: float = 0.0, wait_until: float | None = None,
-                   browse_only: bool = False, look_only: bool = False) -> None:
+    def _shop_stop(
+        self,
+        b: TimelineBuilder,
+        person: int,
+        product_id: str,
+        rng: np.random.Generator,
+        carried_wrong: list[Intent],
+        *,
+        u: float | None = None,
+        stand_offset: float = 0.0,
+        wait_until: float | None = None,
+        browse_only: bool = False,
+        look_only: bool = False,
+    ) -> None:
         """Walk to a product, maybe get rid of a carried item, and interact per the behaviour."""
         beh = self.scenario.behaviour
         a, bnd = self._span(product_id)
@@ -225,7 +279,14 @@ class World:
             source = carried_wrong.pop()
             ref = self._plate_at(product_id, u)
             geo = self.layout.plate_geometry[ref]
-            self._put(b, person, source, rng, plate=ref, u=float(rng.uniform(geo.u_start_m + 0.03, geo.u_end_m - 0.03)))
+            self._put(
+                b,
+                person,
+                source,
+                rng,
+                plate=ref,
+                u=float(rng.uniform(geo.u_start_m + 0.03, geo.u_end_m - 0.03)),
+            )
             b.wait(float(rng.uniform(0.5, 1.5)))
         if browse_only:
             pick = self._grab(b, person, product_id, u, 1, rng)
@@ -252,25 +313,42 @@ class World:
 
     # --- shoppers -------------------------------------------------------------------------------
 
-    def _new_plan(self, person: int, arrive_t: float, rng: np.random.Generator, payer: int | None,
-                  tap: bool) -> tuple[ShopperPlan, TimelineBuilder]:
+    def _new_plan(
+        self, person: int, arrive_t: float, rng: np.random.Generator, payer: int | None, tap: bool
+    ) -> tuple[ShopperPlan, TimelineBuilder]:
         lo, hi = self.scenario.shopper.walk_speed_mps
         start = self._gate_point(self.entry_gate.zone, rng)
         b = TimelineBuilder(self.router, arrive_t, start, float(rng.uniform(lo, hi)), rng)
         uid = hashlib.sha256(f"card-{self.seed}-{person}".encode()).hexdigest()[:14].upper()
-        plan = ShopperPlan(person_id=person, visit_id=f"truth-{person:04d}", card_uid=uid if tap else None,
-                           payer=person if payer is None else payer, timeline=b.timeline)
+        plan = ShopperPlan(
+            person_id=person,
+            visit_id=f"truth-{person:04d}",
+            card_uid=uid if tap else None,
+            payer=person if payer is None else payer,
+            timeline=b.timeline,
+        )
         if tap and self.entry_gate.readers:
             plan.taps.append(Tap(arrive_t + 0.3, self.entry_gate.readers[0], uid))
         b.wait(TAP_S + 0.9)  # the gate opens after the tap
         return plan, b
 
-    def _finish(self, plan: ShopperPlan, b: TimelineBuilder, rng: np.random.Generator,
-                carried_wrong: list[Intent]) -> None:
+    def _finish(
+        self,
+        plan: ShopperPlan,
+        b: TimelineBuilder,
+        rng: np.random.Generator,
+        carried_wrong: list[Intent],
+    ) -> None:
         while carried_wrong:  # a wrong put-back needs another shelf to happen at
-            self._shop_stop(b, plan.person_id, self._choose(rng, 1)[0], rng, carried_wrong, browse_only=False)
+            self._shop_stop(
+                b, plan.person_id, self._choose(rng, 1)[0], rng, carried_wrong, browse_only=False
+            )
         b.walk_to(self._gate_point(self.exit_gate.zone, rng))
-        if self.exit_gate.readers and plan.card_uid and rng.random() < self.scenario.shopper.exit_tap_probability:
+        if (
+            self.exit_gate.readers
+            and plan.card_uid
+            and rng.random() < self.scenario.shopper.exit_tap_probability
+        ):
             plan.taps.append(Tap(b.t + 0.2, self.exit_gate.readers[0], plan.card_uid))
             b.wait(TAP_S + 0.4)
         b.wait(0.5)
@@ -285,6 +363,7 @@ class World:
 
         A stop is a product id or a (product id, flag) pair.
         """
+
         def front(stop: T) -> Point:
             pid = stop if isinstance(stop, str) else stop[0]  # type: ignore[index]
             return self.layout.plate_geometry[self.layout.product_plates[pid][0]].front_xy
@@ -299,8 +378,14 @@ class World:
             here = front(nxt)
         return ordered
 
-    def plan_random_shopper(self, person: int, arrive_t: float, payer: int | None = None,
-                            tap: bool = True, extra_stops: int = 0) -> ShopperPlan:
+    def plan_random_shopper(
+        self,
+        person: int,
+        arrive_t: float,
+        payer: int | None = None,
+        tap: bool = True,
+        extra_stops: int = 0,
+    ) -> ShopperPlan:
         rng = np.random.default_rng([self.seed, 1, person])
         plan, b = self._new_plan(person, arrive_t, rng, payer, tap)
         shopper = self.scenario.shopper
@@ -318,15 +403,17 @@ class World:
         self._finish(plan, b, rng, carried_wrong)
         return plan
 
-    def plan_gathering(self, first_person: int, t: float, spec_shoppers: int, same_product: bool,
-                       jitter: float) -> list[ShopperPlan]:
+    def plan_gathering(
+        self, first_person: int, t: float, spec_shoppers: int, same_product: bool, jitter: float
+    ) -> list[ShopperPlan]:
         """Several shoppers arrive together and grab at one shelf at (nearly) the same moment."""
         rng = np.random.default_rng([self.seed, 2, first_person])
         candidates = [
-            (key, prods) for key, prods in sorted(self.products_by_shelf.items())
+            (key, prods)
+            for key, prods in sorted(self.products_by_shelf.items())
             if len(prods) >= (1 if same_product else spec_shoppers)
         ]
-        key, prods = candidates[int(rng.integers(len(candidates)))]
+        _key, prods = candidates[int(rng.integers(len(candidates)))]
         if same_product:
             wide = [p for p in prods if len(self.layout.product_plates[p]) >= 2] or prods
             targets = [wide[int(rng.integers(len(wide)))]] * spec_shoppers
@@ -350,12 +437,19 @@ class World:
         meet = max(arrivals) + 1.0
         for i, (plan, b, prng) in enumerate(builders):
             a, bnd = self._span(targets[i])
-            u = (a + bnd) / 2 + (i - (spec_shoppers - 1) / 2) * 0.08 if same_product else float(prng.uniform(a + 0.03, bnd - 0.03))
+            u = (
+                (a + bnd) / 2 + (i - (spec_shoppers - 1) / 2) * 0.08
+                if same_product
+                else float(prng.uniform(a + 0.03, bnd - 0.03))
+            )
             u = min(max(u, a + 0.03), bnd - 0.03)
             b.wait_until(meet + float(prng.uniform(0, jitter)))
             self._grab(b, plan.person_id, targets[i], u, 1, prng)
             carried: list[Intent] = []
-            n = min(int(prng.poisson(max(self.scenario.shopper.items_mean - 1, 0))), self.scenario.shopper.items_max)
+            n = min(
+                int(prng.poisson(max(self.scenario.shopper.items_mean - 1, 0))),
+                self.scenario.shopper.items_max,
+            )
             for pid in self._order_stops(self._choose(prng, n), b.pos):
                 self._shop_stop(b, plan.person_id, pid, prng, carried)
             self._finish(plan, b, prng, carried)
@@ -364,7 +458,9 @@ class World:
     def plan_handoff(self, first_person: int, t: float) -> list[ShopperPlan]:
         """Shopper A picks an item and hands it to shopper B, who pays for it."""
         rng = np.random.default_rng([self.seed, 3, first_person])
-        a_plan, a = self._new_plan(first_person, t, np.random.default_rng([self.seed, 1, first_person]), None, True)
+        a_plan, a = self._new_plan(
+            first_person, t, np.random.default_rng([self.seed, 1, first_person]), None, True
+        )
         b_rng = np.random.default_rng([self.seed, 1, first_person + 1])
         b_plan, b = self._new_plan(first_person + 1, t + 2.5, b_rng, None, True)
         product = self._choose(rng, 1)[0]
@@ -383,7 +479,9 @@ class World:
         a.reach(mid, contact_s=0.8, out_s=0.5, back_s=0.5)
         b.reach(mid, contact_s=0.8, out_s=0.5, back_s=0.5)
         self._next_intent += 1
-        self.handoffs.append(HandoffIntent(self._next_intent, meet + 0.9, first_person, first_person + 1, pick.id))
+        self.handoffs.append(
+            HandoffIntent(self._next_intent, meet + 0.9, first_person, first_person + 1, pick.id)
+        )
         for plan, builder, prng in ((a_plan, a, rng), (b_plan, b, b_rng)):
             carried: list[Intent] = []
             for pid in self._order_stops(self._choose(prng, int(prng.integers(1, 3))), builder.pos):
@@ -445,7 +543,9 @@ class World:
         holder: dict[int, int] = {}  # pick intent id -> person currently holding its units
         actions: list[TruthAction] = []
         handling: list[tuple[float, float, PlateRef]] = []
-        events: list[tuple[float, int, Intent | HandoffIntent]] = [(i.t_touch, i.id, i) for i in self.intents]
+        events: list[tuple[float, int, Intent | HandoffIntent]] = [
+            (i.t_touch, i.id, i) for i in self.intents
+        ]
         events += [(h.t, h.id, h) for h in self.handoffs]
         hands = {}
         for plan in self.plans:
@@ -459,8 +559,20 @@ class World:
                         carts[payer[ev.from_person]][unit.product_id] -= 1
                         carts[payer[ev.to_person]][unit.product_id] += 1
                     holder[ev.source] = ev.to_person
-                    actions.append(TruthAction(ev.t, ev.t, ev.t, ev.from_person, "handoff", units[0].product_id,
-                                               len(units), [], "right", to_person=ev.to_person))
+                    actions.append(
+                        TruthAction(
+                            ev.t,
+                            ev.t,
+                            ev.t,
+                            ev.from_person,
+                            "handoff",
+                            units[0].product_id,
+                            len(units),
+                            [],
+                            "right",
+                            to_person=ev.to_person,
+                        )
+                    )
                 continue
             hand = hands.get((ev.person, round(ev.t_touch, 6)), "right")
             handling.append((ev.t_touch, ev.t_release, ev.plate))
@@ -475,8 +587,19 @@ class World:
                 holder[ev.id] = ev.person
                 carts[payer[ev.person]][ev.product_id] += len(units)
                 plates = sorted({str(r) for u in units for r in u.shares}, key=_ref_key)
-                actions.append(TruthAction(ev.t_touch, ev.t_release, settled, ev.person, "pick",
-                                           ev.product_id, len(units), plates, hand))
+                actions.append(
+                    TruthAction(
+                        ev.t_touch,
+                        ev.t_release,
+                        settled,
+                        ev.person,
+                        "pick",
+                        ev.product_id,
+                        len(units),
+                        plates,
+                        hand,
+                    )
+                )
             else:
                 units = held.pop(ev.source or -1, [])
                 if not units or holder.get(ev.source or -1) != ev.person:
@@ -493,8 +616,19 @@ class World:
                         stock.place_back(unit)
                 carts[payer[ev.person]][ev.product_id] -= len(units)
                 plates = sorted({str(r) for u in units for r in u.shares}, key=_ref_key)
-                actions.append(TruthAction(ev.t_touch, ev.t_release, settled, ev.person, "put",
-                                           ev.product_id, len(units), plates, hand))
+                actions.append(
+                    TruthAction(
+                        ev.t_touch,
+                        ev.t_release,
+                        settled,
+                        ev.person,
+                        "put",
+                        ev.product_id,
+                        len(units),
+                        plates,
+                        hand,
+                    )
+                )
         end_t = max((p.exit_t for p in self.plans), default=0.0) + 2.0
         return WorldResult(self.plans, stock, actions, carts, handling, true_weight, end_t)
 

@@ -1,4 +1,4 @@
-"""Store config: presets validate, every kind of mistake is reported with file, line and key path."""
+"""Store config: presets validate; every kind of mistake names the file, line and key path."""
 
 from __future__ import annotations
 
@@ -148,7 +148,9 @@ def test_non_mapping_documents_are_rejected(text):
 
 
 def test_all_problems_are_reported_at_once():
-    broken = small_text().replace("baud: 460800", "baud: -5").replace("height_m: 0.15", "height_m: -1")
+    broken = (
+        small_text().replace("baud: 460800", "baud: -5").replace("height_m: 0.15", "height_m: -1")
+    )
     with pytest.raises(ConfigError) as info:
         load_store_config_text(broken, source="s.yaml")
     assert len(info.value.issues) >= 5

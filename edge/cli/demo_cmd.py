@@ -34,7 +34,9 @@ def demo(
     target = out or Path(tempfile.mkdtemp(prefix="walkout-demo-")) / "session"
     console.print(f"[bold]Walkout demo[/]: simulating scenario [cyan]{scenario}[/] (seed {seed})")
     with user_errors(), stage_progress(["planning", "tracks", "shelves"], disable=quiet) as report:
-        result = generate_session(scenario, seed, target, overwrite=out is not None, progress=report)
+        result = generate_session(
+            scenario, seed, target, overwrite=out is not None, progress=report
+        )
     with user_errors():
         session = Session.open(result.path)
         render_summary(summarize(session), console=console)

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from edge.cli import config_cmd, demo_cmd, session_cmd, sim_cmd
+from edge.cli import config_cmd, demo_cmd, edge_cmd, eval_cmd, session_cmd, sim_cmd
 
 app = typer.Typer(
     name="walkout",
@@ -22,6 +22,8 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(session_cmd.app, name="session")
 app.add_typer(sim_cmd.app, name="sim")
+app.add_typer(edge_cmd.app, name="edge")
+app.command("eval")(eval_cmd.eval_command)
 app.command("demo")(demo_cmd.demo)
 
 

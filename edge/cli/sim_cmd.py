@@ -9,7 +9,9 @@ import typer
 
 from edge.cli.errors import user_errors
 
-app = typer.Typer(help="Simulate a store: scenarios in, recorded sessions out.", no_args_is_help=True)
+app = typer.Typer(
+    help="Simulate a store: scenarios in, recorded sessions out.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -26,8 +28,9 @@ def generate(
     scenario: str = typer.Option(..., "--scenario", help="Named scenario or scenario YAML file."),
     out: Path = typer.Option(..., "--out", help="Session directory to write."),
     store: str | None = typer.Option(
-        None, "--store", help="Store preset (small, medium, large) or config file; "
-        "default: the scenario's store."
+        None,
+        "--store",
+        help="Store preset (small, medium, large) or config file; default: the scenario's store.",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same session bytes."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing session."),
@@ -43,6 +46,7 @@ def generate(
             scenario, seed, out, store=store, overwrite=overwrite, progress=report
         )
     typer.echo(
-        f"wrote {result.path}: {result.duration_s:.0f} s of store time, {result.shoppers} shoppers, "
+        f"wrote {result.path}: {result.duration_s:.0f} s of store time, "
+        f"{result.shoppers} shoppers, "
         f"{result.actions} true actions, in {time.perf_counter() - started:.1f} s"
     )

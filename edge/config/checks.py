@@ -97,7 +97,11 @@ def _planogram_issues(config: StoreConfig) -> Iterator[Issue]:
             else:
                 owner[ref] = (entry.product, ei)
         if len(shelf_keys) > 1:
-            yield ("planogram", ei, "plates"), "a product's plates must be on one shelf", entry.plates
+            yield (
+                ("planogram", ei, "plates"),
+                "a product's plates must be on one shelf",
+                entry.plates,
+            )
 
 
 def _gate_issues(config: StoreConfig) -> Iterator[Issue]:

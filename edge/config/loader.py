@@ -28,7 +28,9 @@ UNION_TAGS = frozenset(CONTROLLER_PROTOCOLS)
 def preset_names() -> list[str]:
     """Names of the example stores shipped with Walkout (small, medium, large)."""
     folder = resources.files(PRESETS_PACKAGE)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def resolve_store(name_or_path: str) -> tuple[str, str]:
@@ -191,4 +193,3 @@ def validation_issues(
             found = False
         issues.append(_issue_at(source, positions, path, message, value=value, has_value=found))
     return issues
-

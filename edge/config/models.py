@@ -153,7 +153,9 @@ class PlanogramEntry(StrictModel):
     def _plate_refs_are_well_formed(cls, refs: list[str]) -> list[str]:
         for ref in refs:
             if not PLATE_REF_PATTERN.match(ref):
-                raise ValueError(f'plate reference {ref!r} is not of the form "gondola.shelf.plate"')
+                raise ValueError(
+                    f'plate reference {ref!r} is not of the form "gondola.shelf.plate"'
+                )
         return refs
 
 

@@ -41,7 +41,5 @@ class PlatesImportError(SessionError, ValueError):
     prefix = "import-plates"
 
 
-def _rebuild(
-    cls: type[SessionError], path: str, problem: str, line: int | None
-) -> SessionError:
+def _rebuild(cls: type[SessionError], path: str, problem: str, line: int | None) -> SessionError:
     return cls(path, problem, line=line)

@@ -105,7 +105,7 @@ class TruthVisit:
 
 @dataclass(frozen=True, slots=True)
 class TruthAction:
-    """One true pick or put: hand in at ``t_start``, out at ``t_end``, shelf settled at
+    """One true pick, put or hand-over: hand in at ``t_start``, out at ``t_end``, shelf settled at
     ``t_settled`` (seconds). ``plates`` are "gondola.shelf.plate" refs. ``to_visit_id`` is set
     when the item was handed to another visit's shopper (optional, may be None)."""
 
@@ -114,7 +114,7 @@ class TruthAction:
     t_settled: float
     visit_id: str
     person_id: int
-    kind: Literal["pick", "put"]
+    kind: Literal["pick", "put", "handoff"]
     product_id: str
     quantity: int
     plates: tuple[str, ...]

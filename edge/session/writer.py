@@ -10,8 +10,10 @@ byte-identical for the same seed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
+import numbers
 import os
 import re
 import shutil
@@ -199,10 +201,11 @@ class _JsonlStream:
 
 
 def _frame_row(frame: TrackFrame, what: str) -> dict[str, Any]:
-    people = []
+    people: list[dict[str, Any]] = []
     for person in frame.people:
         pid = person.id
-        if isinstance(pid, bool) or not isinstance(pid, int):
+        # numbers.Integral admits numpy integers (simulator ids), bool is refused explicitly.
+        if isinstance(pid, bool) or not isinstance(pid, numbers.Integral):
             raise ValueError(f"{what} at t={frame.t}: person id {pid!r} is not an integer")
         if len(person.hands) > 2:
             raise ValueError(
@@ -238,8 +241,8 @@ def _truth_obj(truth: GroundTruth) -> dict[str, Any]:
     ]
     actions = []
     for a in truth.actions:
-        if a.kind not in ("pick", "put"):
-            raise ValueError(f"truth action kind {a.kind!r} is not 'pick' or 'put'")
+        if a.kind not in ("pick", "put", "handoff"):
+            raise ValueError(f"truth action kind {a.kind!r} is not 'pick', 'put' or 'handoff'")
         if a.hand not in ("left", "right"):
             raise ValueError(f"truth action hand {a.hand!r} is not 'left' or 'right'")
         actions.append(
@@ -260,7 +263,9 @@ def _truth_obj(truth: GroundTruth) -> dict[str, Any]:
     receipts = [
         {
             "visit_id": r.visit_id,
-            "lines": [{"product_id": ln.product_id, "quantity": int(ln.quantity)} for ln in r.lines],
+            "lines": [
+                {"product_id": ln.product_id, "quantity": int(ln.quantity)} for ln in r.lines
+            ],
         }
         for r in truth.receipts
     ]
@@ -337,7 +342,8 @@ class SessionWriter:
             if entries:
                 if not overwrite:
                     raise SessionError(
-                        out, "already exists and is not empty (choose overwrite to replace it)"
+                        out,
+                        "already exists and is not empty (overwrite, or --overwrite, replaces it)",
                     )
                 foreign = [name for name in entries if name not in SESSION_ENTRIES]
                 if foreign:
@@ -348,7 +354,9 @@ class SessionWriter:
                         + (", ..." if len(foreign) > 5 else "")
                         + ")",
                     )
-                for name in entries:
+                # The manifest goes first: if clearing stops half-way, the folder already reads
+                # as incomplete rather than as a session with missing files.
+                for name in sorted(entries, key=lambda n: n != MANIFEST):
                     path = out / name
                     if path.is_dir() and not path.is_symlink():
                         shutil.rmtree(path)
@@ -466,7 +474,7 @@ class SessionWriter:
         times = self._tracks.times
         if len(times) < 2:
             return 0.0
-        gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+        gaps = sorted(b - a for a, b in itertools.pairwise(times))
         median = gaps[len(gaps) // 2]
         return round(1.0 / median, 3) if median > 0 else 0.0
 

@@ -1,0 +1,1 @@
+"""Virtual carts: event-sourced lines with their evidence."""

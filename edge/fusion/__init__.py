@@ -1,0 +1,1 @@
+"""Fusion: attributing shelf events to visits, with evidence and confidence."""

@@ -1,0 +1,243 @@
+"""Fusion: which visit caused a shelf event, and what went into or out of its cart.
+
+Pure logic over a shelf event, the recent person tracks, the visits and their carts. The main
+evidence is a hand at the front edge of the changed plates while the weight was changing; a body
+standing close is weaker evidence (hands are missed in some frames). A put-back also needs the
+shopper to hold something of that weight. Every decision carries its evidence and a confidence;
+a decision below the review threshold flags the visit with the competing hypotheses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.carts.cart import Cart
+from edge.config.layout import PlateRef, StoreLayout, gondola_to_floor
+from edge.tracks.store import TrackStore, distance_to_segment
+from edge.visits.manager import VisitManager
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    hand_scale_m: float = 0.22  # hand distance at which its evidence has fallen to 1/e
+    body_scale_m: float = 0.7
+    body_weight: float = 0.25  # a body nearby is this much weaker evidence than a hand
+    height_tolerance_m: float = 0.45
+    lead_s: float = 1.0  # look this long before the disturbance started (hands go in first)
+    lag_s: float = 0.4
+    min_score: float = 0.02  # below this nobody was near: the event is not attributed
+    review_confidence: float = 0.6  # a decision less confident than this flags the visit
+    weight_tolerance: float = 0.06  # relative unit-weight tolerance for matching cart items
+    weight_floor_g: float = 8.0
+
+
+@dataclass
+class Decision:
+    """What fusion decided for one shelf event."""
+
+    visit_id: str | None
+    product_id: str | None
+    quantity: int  # signed: negative = removed from the cart (put back)
+    confidence: float
+    evidence: dict[str, Any]
+    hypotheses: list[dict[str, Any]] = field(default_factory=list)
+    review_reason: str | None = None
+
+
+class Fusion:
+    def __init__(self, layout: StoreLayout, params: FusionParams = FusionParams()):
+        self.layout = layout
+        self.params = params
+
+    def front_segment(
+        self, gondola: int, shelf: int, plates: list[int]
+    ) -> tuple[tuple[float, float], tuple[float, float]]:
+        geos = [self.layout.plate_geometry[PlateRef(gondola, shelf, p)] for p in plates]
+        g = self.layout.gondolas[gondola]
+        u0 = min(geo.u_start_m for geo in geos)
+        u1 = max(geo.u_end_m for geo in geos)
+        return gondola_to_floor(g, u0, 0.0), gondola_to_floor(g, u1, 0.0)
+
+    def visit_scores(
+        self, event: Any, tracks: TrackStore, visits: VisitManager
+    ) -> dict[str, dict[str, Any]]:
+        """Evidence per open visit: best hand and body distance to the plates' front edge."""
+        p = self.params
+        a, b = self.front_segment(event.gondola, event.shelf, list(event.plates))
+        height = self.layout.shelves[(event.gondola, event.shelf)].height_m
+        t0, t1 = event.t_start - p.lead_s, event.t_end + p.lag_s
+        result: dict[str, dict[str, Any]] = {}
+        for history in tracks.recent():
+            visit = visits.visit_of_track(history.track_id)
+            if visit is None:
+                continue
+            if visit.closed_t is not None and visit.closed_t < event.t_start:
+                continue
+            best_hand = math.inf
+            best_body = math.inf
+            hand_frames = 0
+            for point in history.window(t0, t1):
+                best_body = min(best_body, distance_to_segment(point.x, point.y, a, b))
+                for hx, hy, hz in point.hands:
+                    if abs(hz - height) > p.height_tolerance_m:
+                        continue
+                    d = distance_to_segment(hx, hy, a, b)
+                    best_hand = min(best_hand, d)
+                    if d < 2 * p.hand_scale_m:
+                        hand_frames += 1
+            hand_score = (
+                math.exp(-((best_hand / p.hand_scale_m) ** 2)) if best_hand < math.inf else 0.0
+            )
+            body_score = (
+                p.body_weight * math.exp(-((best_body / p.body_scale_m) ** 2))
+                if best_body < math.inf
+                else 0.0
+            )
+            score = max(hand_score * (1 + 0.1 * min(hand_frames, 5)), body_score)
+            entry = result.get(visit.visit_id)
+            if entry is None or score > entry["score"]:
+                result[visit.visit_id] = {
+                    "score": score,
+                    "track_id": history.track_id,
+                    "hand_distance_m": None if best_hand == math.inf else round(best_hand, 3),
+                    "body_distance_m": None if best_body == math.inf else round(best_body, 3),
+                }
+        return result
+
+    def decide(
+        self, event: Any, tracks: TrackStore, visits: VisitManager, carts: dict[str, Cart]
+    ) -> Decision:
+        p = self.params
+        scores = self.visit_scores(event, tracks, visits)
+        base_evidence = {
+            "shelf_event_id": event.event_id,
+            "gondola": event.gondola,
+            "shelf": event.shelf,
+            "plates": list(event.plates),
+            "delta_grams": round(float(event.delta_grams), 2),
+        }
+        if event.delta_grams > 0:
+            return self._decide_put(event, scores, carts, base_evidence)
+        # A pick: the product comes from the weight change and the planogram.
+        if not event.candidates:
+            return Decision(
+                None,
+                None,
+                0,
+                0.0,
+                base_evidence,
+                review_reason="no product matches the weight change",
+            )
+        top = event.candidates[0]
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1]["score"], kv[0]))
+        total = sum(s["score"] for _, s in ranked)
+        if not ranked or ranked[0][1]["score"] < p.min_score:
+            return Decision(
+                None,
+                top.product_id,
+                top.quantity,
+                0.0,
+                base_evidence,
+                review_reason="nobody was near the shelf",
+            )
+        visit_id, best = ranked[0]
+        visit_conf = best["score"] / total if total > 0 else 0.0
+        confidence = visit_conf * float(top.likelihood)
+        evidence = base_evidence | {
+            "track_id": best["track_id"],
+            "distance_m": best["hand_distance_m"]
+            if best["hand_distance_m"] is not None
+            else best["body_distance_m"],
+            "visit_confidence": round(visit_conf, 4),
+            "product_likelihood": round(float(top.likelihood), 4),
+            "confidence": round(confidence, 4),
+        }
+        hypotheses = self._hypotheses(ranked, total, event.candidates)
+        reason = None
+        if confidence < p.review_confidence:
+            reason = (
+                "ambiguous shopper" if visit_conf < p.review_confidence else "ambiguous product"
+            )
+        return Decision(
+            visit_id, top.product_id, top.quantity, confidence, evidence, hypotheses, reason
+        )
+
+    def _decide_put(
+        self,
+        event: Any,
+        scores: dict[str, dict[str, Any]],
+        carts: dict[str, Cart],
+        base_evidence: dict[str, Any],
+    ) -> Decision:
+        """Weight came back: whose cart holds an item of that weight, nearest hand first."""
+        p = self.params
+        delta = float(event.delta_grams)
+        options = []
+        planogram_products = {c.product_id: float(c.likelihood) for c in event.candidates}
+        for visit_id, s in scores.items():
+            cart = carts.get(visit_id)
+            if cart is None:
+                continue
+            for product_id, held in sorted(cart.quantities().items()):
+                weight = self.layout.products[product_id].weight_g
+                for q in range(1, held + 1):
+                    sigma = max(p.weight_tolerance * weight * q, p.weight_floor_g)
+                    fit = math.exp(-0.5 * ((delta - q * weight) / sigma) ** 2)
+                    if fit < 1e-3:
+                        continue
+                    # Put back where it belongs is more likely than on another product's plate.
+                    place = 1.0 if product_id in planogram_products else 0.5
+                    options.append((s["score"] * fit * place, visit_id, product_id, q, s, fit))
+        if not options:
+            return Decision(
+                None,
+                None,
+                0,
+                0.0,
+                base_evidence,
+                review_reason="weight came back that no nearby shopper was holding",
+            )
+        options.sort(key=lambda o: (-o[0], o[1], o[2], o[3]))
+        total = sum(o[0] for o in options)
+        score, visit_id, product_id, q, s, fit = options[0]
+        confidence = score / total if total > 0 else 0.0
+        evidence = base_evidence | {
+            "track_id": s["track_id"],
+            "distance_m": s["hand_distance_m"]
+            if s["hand_distance_m"] is not None
+            else s["body_distance_m"],
+            "weight_fit": round(fit, 4),
+            "confidence": round(confidence, 4),
+        }
+        hypotheses = [
+            {
+                "visit_id": o[1],
+                "product_id": o[2],
+                "quantity": -o[3],
+                "score": round(o[0] / total, 4),
+            }
+            for o in options[:4]
+        ]
+        reason = "ambiguous put-back" if confidence < p.review_confidence else None
+        return Decision(visit_id, product_id, -q, confidence, evidence, hypotheses, reason)
+
+    @staticmethod
+    def _hypotheses(
+        ranked: list[tuple[str, dict[str, Any]]], total: float, candidates: Any
+    ) -> list[dict[str, Any]]:
+        out = []
+        for visit_id, s in ranked[:3]:
+            for c in list(candidates)[:2]:
+                out.append(
+                    {
+                        "visit_id": visit_id,
+                        "product_id": c.product_id,
+                        "quantity": c.quantity,
+                        "score": round(
+                            (s["score"] / total if total else 0.0) * float(c.likelihood), 4
+                        ),
+                    }
+                )
+        return out

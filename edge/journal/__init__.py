@@ -1,0 +1,1 @@
+"""The edge journal: receipts and their outbox rows in one SQLite transaction."""

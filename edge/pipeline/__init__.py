@@ -1,0 +1,1 @@
+"""The deterministic edge core and its composition."""

@@ -1,0 +1,251 @@
+"""The deterministic core of the edge: timestamped inputs in, events and receipts out.
+
+A composition root in the Frigate sense: it builds the shelf decoders and event detectors, the
+track store, visits, fusion, carts and settlement, and routes each input through them. It never
+reads a clock: time is the timestamp of the input being handled. Live mode and replay feed the
+same object; replay feeds it as fast as the CPU allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.carts.cart import Cart, CartEvent
+from edge.config.layout import StoreLayout
+from edge.fusion.attribution import Fusion, FusionParams
+from edge.journal.journal import AlreadySettled, Journal
+from edge.settlement import build_receipt, receipt_message
+from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
+from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
+from edge.tracks.store import TrackStore
+from edge.visits.manager import VisitManager, VisitParams
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class CoreStats:
+    shelf_events: int = 0
+    cart_lines: int = 0
+    unattributed_events: int = 0
+    receipts: int = 0
+    reviews: int = 0
+    faults: int = 0
+    decode_errors: dict[str, int] = field(default_factory=dict)
+
+
+class EdgeCore:
+    """Routes inputs through the pipeline; outputs go to `emit`, receipts to the journal."""
+
+    def __init__(
+        self,
+        layout: StoreLayout,
+        *,
+        emit: Emit,
+        journal: Journal,
+        start_time_unix: float,
+        review_policy: str = "settle_and_flag",
+        fusion_params: FusionParams = FusionParams(),
+        visit_params: VisitParams = VisitParams(),
+    ):
+        self.layout = layout
+        self.emit_raw = emit
+        self.journal = journal
+        self.start_time_unix = start_time_unix
+        self.review_policy = review_policy
+        self.decoders: dict[str, ShelfDecoder] = {}
+        for shelf in layout.shelves.values():
+            port = shelf.controller.port
+            if port not in self.decoders:
+                self.decoders[port] = ShelfDecoder(layout, port)
+        self.detectors = {key: ShelfEventDetector(layout, key[0], key[1]) for key in layout.shelves}
+        self.tracks = TrackStore()
+        self.visits = VisitManager(layout, visit_params)
+        self.fusion = Fusion(layout, fusion_params)
+        self.carts: dict[str, Cart] = {}
+        self.review: dict[str, list[str]] = {}
+        self.stats = CoreStats()
+        self._seq = 0
+        self._receipt_seq = 0
+        self._line = 0
+        self.now = 0.0
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self._seq += 1
+        event["seq"] = self._seq
+        self.emit_raw(event)
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def on_shelf_bytes(self, t: float, port: str, data: bytes) -> None:
+        self.now = t
+        decoder = self.decoders.get(port)
+        if decoder is None:
+            self.stats.decode_errors["unknown port"] = (
+                self.stats.decode_errors.get("unknown port", 0) + 1
+            )
+            return
+        for item in decoder.feed(t, data):
+            self._on_decoded(item)
+
+    def _on_decoded(self, item: PlateBlock | StatusReport) -> None:
+        if isinstance(item, StatusReport):
+            return  # board status reaches health later; plate faults come from the detector
+        detector = self.detectors[(item.gondola, item.shelf)]
+        for out in detector.feed(item):
+            self._on_shelf_output(out)
+
+    def _on_shelf_output(self, out: ShelfEvent | PlateFault) -> None:
+        if isinstance(out, PlateFault):
+            self.stats.faults += 1
+            self._emit(
+                {
+                    "type": "sensor_fault",
+                    "t": self.now,
+                    "sensor": f"plate {out.gondola}.{out.shelf}.{out.plate}",
+                    "kind": out.kind,
+                    "active": out.active,
+                    "message": out.message,
+                }
+            )
+            return
+        self.stats.shelf_events += 1
+        self._emit({"type": "shelf_event", "t": self.now, **to_json(out)})
+        self._attribute(out)
+
+    def on_read(self, t: float, reader: str, kind: str, uid: str, event: str) -> None:
+        self.now = t
+        for out in self.visits.on_read(t, reader, kind, uid, event, self.tracks):
+            self._on_visit_event(out)
+
+    def on_tracks(
+        self,
+        t: float,
+        people: list[tuple[int, float, float, tuple[tuple[float, float, float], ...]]],
+    ) -> None:
+        self.now = t
+        born, ended = self.tracks.update(t, people)
+        for out in self.visits.on_tracks(t, born, ended, self.tracks):
+            self._on_visit_event(out)
+
+    def finish(self, t: float) -> None:
+        """End of a replay: flush the parsers and detectors, close and settle open visits."""
+        self.now = t
+        for port in sorted(self.decoders):
+            for item in self.decoders[port].flush():
+                self._on_decoded(item)
+        for key in sorted(self.detectors):
+            for out in self.detectors[key].flush():
+                self._on_shelf_output(out)
+        for out in self.visits.close_all(t):
+            self._on_visit_event(out)
+
+    # --- visits, fusion, settlement ---------------------------------------------------------
+
+    def _on_visit_event(self, event: dict[str, Any]) -> None:
+        if event["type"] == "visit_track":
+            return  # binding detail; kept out of the event log to keep it readable
+        self._emit(event)
+        if event["type"] == "visit_started":
+            self.carts[event["visit_id"]] = Cart(event["visit_id"])
+        elif event["type"] == "visit_ended":
+            reason = event["reason"]
+            if reason == "lost":
+                self.review.setdefault(event["visit_id"], []).append("visit lost")
+            elif reason == "end_of_session":
+                self.review.setdefault(event["visit_id"], []).append("no exit")
+            self._settle(event["visit_id"])
+
+    def _attribute(self, event: ShelfEvent) -> None:
+        decision = self.fusion.decide(event, self.tracks, self.visits, self.carts)
+        if decision.visit_id is None:
+            self.stats.unattributed_events += 1
+            self._emit(
+                {
+                    "type": "review_flag",
+                    "t": self.now,
+                    "visit_id": None,
+                    "reason": decision.review_reason,
+                    "shelf_event_id": event.event_id,
+                    "hypotheses": decision.hypotheses,
+                }
+            )
+            return
+        cart = self.carts[decision.visit_id]
+        self._line += 1
+        line_id = f"l{self._line:05d}"
+        change = CartEvent(
+            line_id,
+            self.now,
+            decision.product_id or "",
+            decision.quantity,
+            decision.confidence,
+            decision.evidence,
+        )
+        applied = cart.add(change) if decision.quantity > 0 else cart.remove(change)
+        if applied is not None:
+            self.stats.cart_lines += 1
+            self._emit(
+                {
+                    "type": "cart_line_added" if applied.quantity > 0 else "cart_line_removed",
+                    "t": self.now,
+                    "visit_id": decision.visit_id,
+                    "line_id": line_id,
+                    "product_id": applied.product_id,
+                    "quantity": abs(applied.quantity),
+                    "shelf_event_id": event.event_id,
+                    "t_shelf_settled": round(event.t_end, 4),
+                    "confidence": round(decision.confidence, 4),
+                    "evidence": decision.evidence,
+                }
+            )
+        if decision.review_reason:
+            self.review.setdefault(decision.visit_id, []).append(decision.review_reason)
+            self._emit(
+                {
+                    "type": "review_flag",
+                    "t": self.now,
+                    "visit_id": decision.visit_id,
+                    "reason": decision.review_reason,
+                    "shelf_event_id": event.event_id,
+                    "hypotheses": decision.hypotheses,
+                }
+            )
+
+    def _settle(self, visit_id: str) -> None:
+        visit = self.visits.visits[visit_id]
+        reasons = self.review.get(visit_id, [])
+        receipt = build_receipt(
+            self.layout,
+            self.carts[visit_id],
+            visit=visit,
+            settled_t=self.now,
+            review_reasons=reasons,
+        )
+        self._receipt_seq += 1
+        payload = receipt_message(
+            receipt, sequence=self._receipt_seq, start_time_unix=self.start_time_unix
+        )
+        try:
+            self.journal.settle(
+                receipt, stream="receipts", event_id=receipt["receipt_id"], payload=payload
+            )
+        except AlreadySettled:
+            self._receipt_seq -= 1
+            return
+        self.stats.receipts += 1
+        self.stats.reviews += int(receipt["needs_review"])
+        self._emit(
+            {
+                "type": "receipt",
+                "t": self.now,
+                "receipt_id": receipt["receipt_id"],
+                "visit_id": visit_id,
+            }
+        )
+        self.on_receipt(receipt)
+
+    def on_receipt(self, receipt: dict[str, Any]) -> None:
+        """Hook for the runner (replay writes receipts.jsonl; live publishes)."""

@@ -1,0 +1,1 @@
+"""Replay of recorded sessions through the edge core on a virtual clock."""

@@ -1,0 +1,1 @@
+"""Person tracks as the edge sees them: recent history per track, queries near shelves."""

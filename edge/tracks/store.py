@@ -1,0 +1,98 @@
+"""Recent history of every person track, and the geometric queries fusion asks of it.
+
+Tracks arrive as frames (all people seen at time t). The store keeps a short window per track:
+enough to look back over a shelf event's disturbance, bounded so a day of trading stays small.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+HISTORY_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPoint:
+    t: float
+    x: float
+    y: float
+    hands: tuple[tuple[float, float, float], ...]
+
+
+@dataclass
+class TrackHistory:
+    track_id: int
+    first_t: float
+    points: deque[TrackPoint] = field(default_factory=deque)
+    ended_t: float | None = None
+
+    @property
+    def last(self) -> TrackPoint:
+        return self.points[-1]
+
+    def window(self, t0: float, t1: float) -> list[TrackPoint]:
+        return [p for p in self.points if t0 <= p.t <= t1]
+
+
+class TrackStore:
+    """All tracks seen recently. A track not reported for `end_after_s` is ended."""
+
+    def __init__(self, end_after_s: float = 1.5):
+        self.end_after_s = end_after_s
+        self.tracks: dict[int, TrackHistory] = {}
+        self.ended: deque[TrackHistory] = deque()
+
+    def update(
+        self,
+        t: float,
+        people: list[tuple[int, float, float, tuple[tuple[float, float, float], ...]]],
+    ) -> tuple[list[TrackHistory], list[TrackHistory]]:
+        """Add one frame. Returns (tracks born in this frame, tracks that ended)."""
+        born = []
+        seen = set()
+        for track_id, x, y, hands in people:
+            seen.add(track_id)
+            history = self.tracks.get(track_id)
+            if history is None:
+                history = TrackHistory(track_id, t)
+                self.tracks[track_id] = history
+                born.append(history)
+            history.points.append(TrackPoint(t, x, y, hands))
+            while history.points and history.points[0].t < t - HISTORY_S:
+                history.points.popleft()
+        ended = []
+        for track_id in sorted(self.tracks):
+            history = self.tracks[track_id]
+            if track_id not in seen and t - history.last.t > self.end_after_s:
+                history.ended_t = history.last.t
+                ended.append(history)
+        for history in ended:
+            del self.tracks[history.track_id]
+            self.ended.append(history)
+        while (
+            self.ended
+            and self.ended[0].ended_t is not None
+            and self.ended[0].ended_t < t - HISTORY_S
+        ):
+            self.ended.popleft()
+        return born, ended
+
+    def recent(self) -> list[TrackHistory]:
+        """Live tracks and those ended within the history window, by track id."""
+        return sorted([*self.tracks.values(), *self.ended], key=lambda h: h.track_id)
+
+
+def distance_to_segment(
+    px: float, py: float, a: tuple[float, float], b: tuple[float, float]
+) -> float:
+    """Distance from a point to a floor segment, metres."""
+    ax, ay = a
+    bx, by = b
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    if length2 == 0:
+        return math.hypot(px - ax, py - ay)
+    f = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
+    return math.hypot(px - (ax + f * dx), py - (ay + f * dy))

@@ -1,0 +1,1 @@
+"""Visits: entry taps, the person tracks bound to them, exits."""

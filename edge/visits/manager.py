@@ -1,0 +1,306 @@
+"""Visits: an entry tap opens one, person tracks are bound to it, leaving through the exit ends it.
+
+Binding rules (all in session time, no wall clock):
+- A tap at an entry reader opens a visit and claims the earliest unclaimed track standing in (or
+  near) the entry zone; if none is there yet, the next track born there within `claim_wait_s`.
+- A track born at the entry that nobody's tap claims before it walks out of the entry zone joins the
+  most recent visit opened within `group_window_s` (a group entering on one tap, if
+  `group_shares_cart`), else it is an unpaid track and counted as a fault.
+- A track born away from the entry is a fragment of a track that was lost: it is stitched to the
+  visit whose track ended most recently nearby.
+- A visit ends when its last track disappears inside the exit zone; one whose tracks are all lost
+  elsewhere ends after `lost_timeout_s`, flagged for review.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.config.layout import StoreLayout, point_in_polygon
+from edge.tracks.store import TrackHistory, TrackStore
+
+
+@dataclass(frozen=True)
+class VisitParams:
+    entry_margin_m: float = 0.6  # how far outside the entry polygon still counts as "at the gate"
+    exit_margin_m: float = 0.6
+    claim_wait_s: float = 6.0
+    group_window_s: float = 12.0
+    group_shares_cart: bool = True
+    stitch_radius_m: float = 2.0
+    stitch_window_s: float = 4.0
+    exit_gone_s: float = 0.25  # a track last seen in the exit zone and missing this long has left
+    lost_timeout_s: float = 45.0
+
+
+@dataclass
+class Visit:
+    visit_id: str
+    card_uid: str
+    reader: str
+    opened_t: float
+    track_ids: set[int] = field(default_factory=set)
+    live_tracks: set[int] = field(default_factory=set)
+    members: int = 0
+    closed_t: float | None = None
+    close_reason: str | None = None
+    last_lost_t: float | None = None
+    exit_tapped: bool = False
+    announced: bool = False  # visit_ended emitted
+
+
+class VisitManager:
+    """Opens, binds and closes visits from reads and track updates; emits event dicts."""
+
+    def __init__(self, layout: StoreLayout, params: VisitParams = VisitParams()):
+        self.layout = layout
+        self.params = params
+        self.entry_zones = [g.zone for g in layout.config.gates if g.kind in ("entry", "both")]
+        self.exit_zones = [g.zone for g in layout.config.gates if g.kind in ("exit", "both")]
+        self.entry_readers = {
+            r for g in layout.config.gates if g.kind in ("entry", "both") for r in g.readers
+        }
+        self.exit_readers = {
+            r for g in layout.config.gates if g.kind in ("exit", "both") for r in g.readers
+        }
+        self.visits: dict[str, Visit] = {}
+        self.by_track: dict[int, str] = {}
+        self.waiting: list[str] = []  # visits opened with no track yet
+        self.unclaimed: dict[int, float] = {}  # entrant track id -> birth time
+        self.exited_tracks: set[int] = set()
+        self.faults: dict[str, int] = {}
+        self._next = 0
+
+    # --- geometry -----------------------------------------------------------------------------
+
+    def _near(
+        self, zones: list[list[tuple[float, float]]], x: float, y: float, margin: float
+    ) -> bool:
+        for zone in zones:
+            if point_in_polygon((x, y), zone):
+                return True
+            xs = [p[0] for p in zone]
+            ys = [p[1] for p in zone]
+            if (
+                min(xs) - margin <= x <= max(xs) + margin
+                and min(ys) - margin <= y <= max(ys) + margin
+            ):
+                return True
+        return False
+
+    def at_entry(self, x: float, y: float) -> bool:
+        return self._near(self.entry_zones, x, y, self.params.entry_margin_m)
+
+    def at_exit(self, x: float, y: float) -> bool:
+        return self._near(self.exit_zones, x, y, self.params.exit_margin_m)
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def on_read(
+        self, t: float, reader: str, kind: str, uid: str, event: str, tracks: TrackStore
+    ) -> list[dict[str, Any]]:
+        if kind != "card" or event != "insert":
+            return []
+        if reader in self.exit_readers:
+            for visit in self.visits.values():
+                if visit.card_uid == uid and visit.closed_t is None:
+                    visit.exit_tapped = True
+            return []
+        if reader not in self.entry_readers:
+            self._fault("read from a reader that belongs to no gate")
+            return []
+        self._next += 1
+        visit = Visit(visit_id=f"v{self._next:04d}", card_uid=uid, reader=reader, opened_t=t)
+        self.visits[visit.visit_id] = visit
+        events: list[dict[str, Any]] = []
+        track = self._claimable(tracks)
+        if track is not None:
+            self._bind(visit, track.track_id)
+        else:
+            self.waiting.append(visit.visit_id)
+        events.append(
+            {
+                "type": "visit_started",
+                "t": t,
+                "visit_id": visit.visit_id,
+                "card_uid": uid,
+                "reader": reader,
+                "track_id": track.track_id if track else None,
+            }
+        )
+        return events
+
+    def _claimable(self, tracks: TrackStore) -> TrackHistory | None:
+        candidates = [
+            tracks.tracks[tid]
+            for tid in sorted(self.unclaimed)
+            if tid in tracks.tracks
+            and self.at_entry(tracks.tracks[tid].last.x, tracks.tracks[tid].last.y)
+        ]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda h: (h.first_t, h.track_id))
+
+    def _bind(self, visit: Visit, track_id: int, *, member: bool = True) -> None:
+        visit.track_ids.add(track_id)
+        visit.live_tracks.add(track_id)
+        if member:
+            visit.members += 1
+        self.by_track[track_id] = visit.visit_id
+        self.unclaimed.pop(track_id, None)
+
+    def on_tracks(
+        self, t: float, born: list[TrackHistory], ended: list[TrackHistory], tracks: TrackStore
+    ) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for history in born:
+            p = history.last
+            if self.at_entry(p.x, p.y):
+                if self.waiting:
+                    visit = self.visits[self.waiting.pop(0)]
+                    self._bind(visit, history.track_id)
+                    events.append(
+                        {
+                            "type": "visit_track",
+                            "t": t,
+                            "visit_id": visit.visit_id,
+                            "track_id": history.track_id,
+                        }
+                    )
+                else:
+                    self.unclaimed[history.track_id] = t
+            else:
+                stitched = self._stitch(history, tracks)
+                if stitched is not None:
+                    events.append(
+                        {
+                            "type": "visit_track",
+                            "t": t,
+                            "visit_id": stitched,
+                            "track_id": history.track_id,
+                        }
+                    )
+                else:
+                    self._fault("track appeared away from the entry and matched no visit")
+        # Entrants that walked into the store without a tap join the latest visit (a group).
+        for tid in sorted(self.unclaimed):
+            history = tracks.tracks.get(tid)
+            if history is None:
+                continue
+            if (
+                not self.at_entry(history.last.x, history.last.y)
+                or t - self.unclaimed[tid] > self.params.claim_wait_s
+            ):
+                visit = self._recent_visit(t)
+                if visit is not None and self.params.group_shares_cart:
+                    self._bind(visit, tid)
+                    events.append(
+                        {
+                            "type": "visit_track",
+                            "t": t,
+                            "visit_id": visit.visit_id,
+                            "track_id": tid,
+                            "group_member": True,
+                        }
+                    )
+                else:
+                    del self.unclaimed[tid]
+                    self._fault("a person entered without a tap")
+        # Waiting visits whose tap found nobody give up after a while.
+        for vid in list(self.waiting):
+            if t - self.visits[vid].opened_t > self.params.claim_wait_s:
+                self.waiting.remove(vid)
+                self._fault("an entry tap with no person at the gate")
+        for history in ended:
+            self._track_gone(history, history.last.t)
+        # Fast exit: a bound track last seen at the exit and missing for a moment has left.
+        for tid, history in sorted(tracks.tracks.items()):
+            if tid in self.by_track and tid not in self.exited_tracks:
+                p = history.last
+                if t - p.t >= self.params.exit_gone_s and self.at_exit(p.x, p.y):
+                    self.exited_tracks.add(tid)
+                    self._track_gone(history, p.t)
+        events.extend(self._close_due(t))
+        return events
+
+    def _recent_visit(self, t: float) -> Visit | None:
+        recent = [
+            v
+            for v in self.visits.values()
+            if v.closed_t is None and t - v.opened_t <= self.params.group_window_s and v.track_ids
+        ]
+        return max(recent, key=lambda v: (v.opened_t, v.visit_id)) if recent else None
+
+    def _stitch(self, history: TrackHistory, tracks: TrackStore) -> str | None:
+        p = history.last
+        best: tuple[float, str] | None = None
+        for visit in self.visits.values():
+            if visit.closed_t is not None or visit.last_lost_t is None:
+                continue
+            if history.first_t - visit.last_lost_t > self.params.stitch_window_s:
+                continue
+            for old in tracks.ended:
+                if old.track_id in visit.track_ids and old.track_id not in visit.live_tracks:
+                    d = math.hypot(old.last.x - p.x, old.last.y - p.y)
+                    if d <= self.params.stitch_radius_m and (best is None or d < best[0]):
+                        best = (d, visit.visit_id)
+        if best is None:
+            return None
+        visit = self.visits[best[1]]
+        self._bind(visit, history.track_id, member=False)
+        return visit.visit_id
+
+    def _track_gone(self, history: TrackHistory, t_last: float) -> None:
+        vid = self.by_track.get(history.track_id)
+        if vid is None:
+            self.unclaimed.pop(history.track_id, None)
+            return
+        visit = self.visits[vid]
+        if history.track_id not in visit.live_tracks:
+            return
+        visit.live_tracks.discard(history.track_id)
+        if self.at_exit(history.last.x, history.last.y):
+            self.exited_tracks.add(history.track_id)
+            visit.last_lost_t = None if not visit.live_tracks else visit.last_lost_t
+            if not visit.live_tracks:
+                visit.closed_t = t_last
+                visit.close_reason = "exit"
+        else:
+            visit.last_lost_t = t_last
+
+    def _close_due(self, t: float) -> list[dict[str, Any]]:
+        events = []
+        for visit in sorted(self.visits.values(), key=lambda v: v.visit_id):
+            if visit.closed_t is None and not visit.live_tracks and visit.track_ids:
+                lost = visit.last_lost_t
+                if lost is not None and t - lost > self.params.lost_timeout_s:
+                    visit.closed_t = t
+                    visit.close_reason = "lost"
+            if visit.closed_t is not None and visit.close_reason and not visit.announced:
+                visit.announced = True
+                events.append(
+                    {
+                        "type": "visit_ended",
+                        "t": t,
+                        "visit_id": visit.visit_id,
+                        "reason": visit.close_reason,
+                    }
+                )
+        return events
+
+    def _fault(self, message: str) -> None:
+        self.faults[message] = self.faults.get(message, 0) + 1
+
+    def visit_of_track(self, track_id: int) -> Visit | None:
+        vid = self.by_track.get(track_id)
+        return self.visits.get(vid) if vid else None
+
+    def close_all(self, t: float) -> list[dict[str, Any]]:
+        """End of input: every open visit is closed (replay only; live stores keep them)."""
+        for visit in self.visits.values():
+            if visit.closed_t is None:
+                visit.closed_t = t
+                visit.close_reason = "end_of_session"
+        return self._close_due(t)
