@@ -7,7 +7,7 @@ What the real readings showed, and how each part is modelled:
 - **White floor** (`white_std_g`, about 0.3 g): broadband electronic noise, independent per plate.
 - **Vibration** (`vibration_gain_g`): most of the noise is the shelf shaking. It is shared by
   all plates of a shelf in time (one envelope per shelf) and partly in waveform (coherence about
-  0.65), concentrated around a structural resonance near 22 Hz, and its level fluctuates second
+  0.6), concentrated around a structural resonance near 23 Hz, and its level fluctuates second
   by second even when nobody is near (ambient knocks: footsteps, carts, a door). When someone
   handles the same or a neighbouring shelf (the `disturbance` input), knocks become frequent and
   strong: the real bursts reach 6 to 19 g. A plate's gain says how strongly the shelf's shaking
@@ -48,22 +48,26 @@ COUNTS_MAX = (1 << 23) - 1
 
 # --- shelf-level vibration constants (fitted, see docs/sensor-noise.md) ---------------------
 # Fraction of vibration variance that is common to all plates of a shelf (the rest is
-# per-plate): the real diff correlation between plates is 0.1-0.7 when quiet, 0.2-0.9 in bursts.
-VIBRATION_COHERENCE = 0.65
+# per-plate): the real diff correlation between plates is 0.1-0.7 when quiet, 0.2-0.9 in bursts
+# (mean 0.47 over the recording).
+VIBRATION_COHERENCE = 0.6
 # Fraction of vibration variance in the structural resonance (the rest is broadband). In the
 # real quiet spectrum the 19-27 Hz band holds 40-60 % of all variance.
-RESONANT_FRACTION = 0.7
-# Resonance frequency range (Hz) and decay time (s); the real shelf rang near 20-23 Hz.
-RESONANCE_HZ_RANGE = (19.0, 24.0)
-RESONANCE_TAU_S = 0.06
+RESONANT_FRACTION = 0.85
+# Resonance frequency range (Hz) and decay time (s): the real autocorrelation (lags 1-8) fits a
+# damped oscillation at 22.5-23 Hz decaying in 0.07 s (quiet) to 0.14 s (bursts).
+RESONANCE_HZ_RANGE = (22.5, 24.0)
+RESONANCE_TAU_S = 0.15
 # Envelope: a floor, plus knocks that decay exponentially. Units: 1.0 is the mean envelope while
 # someone handles an adjacent shelf (disturbance = 1), the level of the two real bursts.
-ENVELOPE_FLOOR = 0.05
+ENVELOPE_FLOOR = 0.08
 KNOCK_TAU_S = 0.4
 AMBIENT_KNOCK_HZ = 1.5  # knocks per second with nobody near
 AMBIENT_KNOCK_MEAN = 0.25  # mean knock size, ambient (envelope units)
 HANDLING_KNOCK_HZ = 5.0  # knocks per second while the disturbance input is > 0
-KNOCK_LOG_SIGMA = 0.8  # lognormal spread of knock sizes: a few big thumps among many taps
+KNOCK_LOG_SIGMA = 0.6  # lognormal spread of knock sizes: a few big thumps among many taps
+# A knock shakes plates unequally (where on the gondola it lands): a per-plate lognormal factor.
+KNOCK_PLATE_LOG_SIGMA = 0.3
 # The wander's random drive is drawn once per WANDER_STEP samples (see ShelfSensorModel).
 WANDER_STEP = 6
 # Mean knock size per unit of disturbance, chosen so the mean envelope is about 1.0 while
@@ -84,7 +88,7 @@ class PlateNoiseParams:
     """Std of the broadband, per-plate electronic noise floor."""
     vibration_gain_g: float
     """Vibration std (g) at envelope 1.0, i.e. while someone handles an adjacent shelf. With
-    nobody near the envelope averages about 0.2, so the quiet vibration std is about a fifth."""
+    nobody near the envelope averages about 0.23, so the quiet vibration is about a quarter."""
     wander_std_g: float
     """Stationary std of the slow wander (Ornstein-Uhlenbeck process)."""
     wander_tau_s: float
@@ -101,7 +105,7 @@ class PlateNoiseParams:
     """Where in its period the schedule starts (0 <= phase < period)."""
     quantisation_g: float = REAL_QUANTISATION_G
     """Readings are integer multiples of this (0 = no quantisation)."""
-    resonance_hz: float = 22.0
+    resonance_hz: float = 23.0
     """Frequency of the shelf resonance that carries most of the vibration."""
     stuck: bool = False
     """A dead or frozen channel: reports one constant value forever."""
@@ -136,18 +140,19 @@ def sample_plate_params(
     channels_per_adc = max(1, channels_per_adc)
     shelf_scale = float(rng.lognormal(0.0, 0.3))
     resonance_hz = float(rng.uniform(*RESONANCE_HZ_RANGE))
-    # Real per-plate vibration gains (fitted): 1.5 to 4.5 g, median about 2.5 g.
-    log_gain = rng.normal(math.log(2.4), 0.35, size=n_plates)
-    white = rng.uniform(0.25, 0.35, size=n_plates)
-    wander_std = rng.lognormal(math.log(0.12), 0.5, size=n_plates)
-    wander_tau = rng.uniform(0.5, 3.0, size=n_plates)
+    # Real per-plate vibration gains (fitted as the RMS over the bursts): 1.6 to 4.8 g, median
+    # 2.3 g. The RMS of the knocky envelope is about 1.15x its mean, hence median 2.0 here.
+    log_gain = rng.normal(math.log(2.0), 0.35, size=n_plates)
+    white = rng.uniform(0.22, 0.32, size=n_plates)
+    wander_std = rng.lognormal(math.log(0.14), 0.5, size=n_plates)
+    wander_tau = rng.uniform(0.4, 2.0, size=n_plates)
     drift = rng.normal(0.0, 1.5, size=n_plates)
     stuck = rng.random(n_plates) < stuck_probability
     n_adc = -(-n_plates // channels_per_adc)
-    # Real pairs: every 3rd sample held, episodes of 1-1.6 s recurring every 5-6.5 s.
+    # Real pairs: every 3rd sample held, in episodes of 0.5-1.3 s recurring every 3-6.5 s.
     has_hold = rng.random(n_adc) < 0.9
-    hold_period = rng.uniform(4.0, 7.0, size=n_adc)
-    hold_duration = rng.uniform(0.8, 1.6, size=n_adc)
+    hold_period = rng.uniform(3.0, 7.0, size=n_adc)
+    hold_duration = rng.uniform(0.5, 1.2, size=n_adc)
     hold_phase = rng.uniform(0.0, 1.0, size=n_adc) * hold_period
     params = []
     for i in range(n_plates):
@@ -204,7 +209,8 @@ class _Ar1:
             acc = np.cumsum(drive * inverse, axis=0)
             acc += state
             y = powers * acc
-            return y, y[-1]
+            # A copy: callers modify y in place, which must not leak into the carried state.
+            return y, y[-1].copy()
         parts = []
         for start in range(0, n, self.block):
             seg, state = self.run(state, drive[start : start + self.block])
@@ -257,17 +263,22 @@ class ShelfSensorModel:
         # random draws; the drive std is scaled so the stationary std is still wander_std_g.
         tau = np.maximum(col("wander_tau_s"), dt)
         log_pole = -dt / tau
-        self._wander_filter = _Ar1(log_pole)
         pole = np.exp(log_pole)
-        # Stationary variance of an AR(1) driven by a drive held for L samples, for tau >> L:
-        # about L * drive_var / (1 - pole^2) * (1 + pole) / (1 + pole^L) ~ L * drive_var / (1-p^2).
-        self._wander_drive = col("wander_std_g") * np.sqrt((1.0 - pole**2) / WANDER_STEP)
-        self._wander = rng.standard_normal(p) * col("wander_std_g")
+        # With a unit drive held for L samples, the values at block ends follow
+        # Y' = pole^L Y + S_L, S_k = (1 - pole^k) / (1 - pole), stationary variance
+        # V = S_L^2 / (1 - pole^2L); k samples into a block the variance is pole^2k V + S_k^2.
+        # Scale the drive so the variance averaged over the block is wander_std_g^2.
+        k = np.arange(1, WANDER_STEP + 1)[:, None]
+        s_k = (1.0 - pole**k) / (1.0 - pole)
+        v_end = s_k[-1] ** 2 / (1.0 - pole ** (2 * WANDER_STEP))
+        v_mean = np.mean(pole ** (2 * k) * v_end + s_k**2, axis=0)
+        self._wander_drive = col("wander_std_g") / np.sqrt(v_mean)
+        wander0 = rng.standard_normal(p) * col("wander_std_g")
 
         # Vibration resonance: Re(z) with z a complex AR(1) whose pole sits at the resonance
         # frequency; driven by real white noise it is a resonant ARMA(2,1) process, normalised
         # here to unit variance. Columns 0..p-1 per plate, column p the shelf-common part.
-        res_hz = np.append(col("resonance_hz"), col("resonance_hz").mean() if p else 22.0)
+        res_hz = np.append(col("resonance_hz"), col("resonance_hz").mean() if p else 23.0)
         res_logpole = -dt / RESONANCE_TAU_S + 2j * np.pi * res_hz * dt
         self._res_filter = _Ar1(res_logpole)
         pole_r = np.exp(res_logpole)
@@ -277,10 +288,13 @@ class ShelfSensorModel:
         self._res = (rng.standard_normal(p + 1) + 1j * rng.standard_normal(p + 1)) * np.sqrt(
             0.5 / (1.0 - np.abs(pole_r) ** 2)
         )
-        self._env_filter = _Ar1(np.array([-dt / KNOCK_TAU_S]))
-        self._env = np.array([AMBIENT_KNOCK_HZ * KNOCK_TAU_S * AMBIENT_KNOCK_MEAN])
+        # Knock envelope (per plate, decaying with KNOCK_TAU_S) and wander share one filter.
+        self._slow_filter = _Ar1(np.concatenate([np.full(p, -dt / KNOCK_TAU_S), log_pole]))
+        env0 = np.full(p, AMBIENT_KNOCK_HZ * KNOCK_TAU_S * AMBIENT_KNOCK_MEAN)
+        self._slow = np.concatenate([env0, wander0])
         # Lognormal knock sizes with the configured mean: mu = ln(mean) - sigma^2/2.
         self._knock_mu_shift = -0.5 * KNOCK_LOG_SIGMA**2
+        self._plate_mu_shift = -0.5 * KNOCK_PLATE_LOG_SIGMA**2
 
         # Hold schedule per plate.
         every = np.array([x.hold_every for x in self.params], dtype=np.int64)
@@ -292,6 +306,7 @@ class ShelfSensorModel:
         self._hold_duration = duration
         self._hold_phase = col("hold_phase_s")
         self._any_hold = bool(self._hold_on.any())
+        self._holds_isolated = bool(np.all(self._hold_every[self._hold_on] >= 2))
 
         self._n = 0  # samples produced so far (drift, hold schedule)
         self._last: np.ndarray | None = None  # last output (a hold repeats it)
@@ -324,14 +339,24 @@ class ShelfSensorModel:
         handling = d > 0
         rate = np.where(handling, AMBIENT_KNOCK_HZ + HANDLING_KNOCK_HZ, AMBIENT_KNOCK_HZ)
         hits = np.flatnonzero(rng.random(n) < rate / self.rate_hz)
-        kicks = np.zeros((n, 1))
+        # The envelope (knocks decaying) and the wander (OU) are both real AR(1) processes, run
+        # as one filter over 2p columns: [envelope drive | wander drive].
+        slow = np.empty((n, 2 * p))
+        slow[:, :p] = 0.0
+        slow[:, p:] = np.repeat(drive_w * self._wander_drive, WANDER_STEP, axis=0)[:n]
         if hits.size:
             mean = np.where(handling[hits], HANDLING_KNOCK_MEAN * d[hits], AMBIENT_KNOCK_MEAN)
-            kicks[hits, 0] = mean * np.exp(
+            size = mean * np.exp(
                 self._knock_mu_shift + KNOCK_LOG_SIGMA * rng.standard_normal(hits.size)
             )
-        env, self._env = self._env_filter.run(self._env, kicks)
-        env += ENVELOPE_FLOOR  # (n, 1)
+            share = np.exp(
+                self._plate_mu_shift + KNOCK_PLATE_LOG_SIGMA * rng.standard_normal((hits.size, p))
+            )
+            slow[hits, :p] = size[:, None] * share
+        slow, self._slow = self._slow_filter.run(self._slow, slow)
+        env = slow[:, :p]
+        env += ENVELOPE_FLOOR
+        wander = slow[:, p:]
 
         # Vibration: resonant own + resonant/broadband common, scaled by envelope and gain.
         res, self._res = self._res_filter.run(self._res, z[:, p : 2 * p + 1])
@@ -343,9 +368,7 @@ class ShelfSensorModel:
         # White floor and own broadband vibration: one Gaussian with the combined std.
         white = z[:, :p] * np.sqrt(self._white_var + (env * env) * self._broad_own_gain2)
 
-        # Slow wander (OU) and linear drift.
-        drive = np.repeat(drive_w * self._wander_drive, WANDER_STEP, axis=0)[:n]
-        wander, self._wander = self._wander_filter.run(self._wander, drive)
+        # Linear drift.
         drift = (self._n + np.arange(1, n + 1))[:, None] * self._drift_per_sample
 
         y = x + drift
@@ -375,9 +398,15 @@ class ShelfSensorModel:
         held &= k % self._hold_every == 0
         if not held.any():
             return y
-        # Forward fill: each held sample takes the latest fresh one (the previous chunk's last
-        # output for a hold at the start of the chunk).
         prev = self._last if self._last is not None else y[0]
+        if self._holds_isolated:
+            # Held samples are never adjacent (hold_every >= 2), so each repeats a fresh one.
+            shifted = np.empty_like(y)
+            shifted[0] = prev
+            shifted[1:] = y[:-1]
+            np.copyto(y, shifted, where=held)
+            return y
+        # General case (hold_every == 1: runs of holds): forward fill from the latest fresh one.
         ext = np.vstack([prev[None, :], y])
         idx = np.broadcast_to(np.arange(n + 1)[:, None], ext.shape).copy()
         idx[1:][held] = 0

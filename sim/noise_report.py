@@ -66,9 +66,18 @@ def stuck_mask(x: np.ndarray) -> np.ndarray:
     return np.all(x == x[:1], axis=0)
 
 
+def frozen_mask(x: np.ndarray, threshold: float = 0.9) -> np.ndarray:
+    """Plates that (almost) never change: stuck, or updating only a few times a minute.
+
+    Real plate 11 repeats its previous reading 99.8 % of the time (5 changes in 34 s): not noise
+    but a degraded channel, so noise statistics leave such plates out.
+    """
+    return (np.mean(np.diff(x, axis=0) == 0, axis=0) > threshold) | stuck_mask(x)
+
+
 def per_second_std(x: np.ndarray, rate_hz: float = RATE_HZ) -> np.ndarray:
     """Std within consecutive 1 s windows: (n_seconds, n_plates)."""
-    w = int(round(rate_hz))
+    w = round(rate_hz)
     k = x.shape[0] // w
     return x[: k * w].reshape(k, w, x.shape[1]).std(axis=1)
 
@@ -94,7 +103,7 @@ def excess_identical_fraction(x: np.ndarray, step: float = REAL_QUANTISATION_G) 
 
 
 def quantisation_step(x: np.ndarray) -> float:
-    """Smallest step between readings, from the differences of all non-stuck plates (g)."""
+    """Smallest step between readings, from the differences of all non-frozen plates (g)."""
     d = np.abs(np.diff(x, axis=0))
     d = d[d > 1e-9]
     if d.size == 0:
@@ -106,7 +115,7 @@ def quantisation_step(x: np.ndarray) -> float:
 
 def high_pass(x: np.ndarray, rate_hz: float = RATE_HZ, window_s: float = 0.5) -> np.ndarray:
     """Remove a centred moving mean (edges trimmed): the fast part of the noise."""
-    w = max(3, int(round(window_s * rate_hz)) | 1)
+    w = max(3, round(window_s * rate_hz) | 1)
     c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), x]), axis=0)
     mean = (c[w:] - c[:-w]) / w
     h = w // 2
@@ -114,7 +123,7 @@ def high_pass(x: np.ndarray, rate_hz: float = RATE_HZ, window_s: float = 0.5) ->
 
 
 def autocorrelation(x: np.ndarray, lags: tuple[int, ...], rate_hz: float = RATE_HZ) -> np.ndarray:
-    """Autocorrelation of the high-passed signal at the given lags (samples): (len(lags), plates)."""
+    """Autocorrelation of the high-passed signal at `lags` (samples): (len(lags), n_plates)."""
     h = high_pass(x, rate_hz)
     h = h - h.mean(axis=0)
     var = np.sum(h * h, axis=0)
@@ -124,7 +133,7 @@ def autocorrelation(x: np.ndarray, lags: tuple[int, ...], rate_hz: float = RATE_
 
 def wander_std(x: np.ndarray, rate_hz: float = RATE_HZ) -> np.ndarray:
     """Std of 1 s means after removing a straight line: low-frequency wander per plate (g)."""
-    w = int(round(rate_hz))
+    w = round(rate_hz)
     k = x.shape[0] // w
     means = x[: k * w].reshape(k, w, x.shape[1]).mean(axis=1)
     t = np.arange(k)
@@ -223,7 +232,7 @@ def fit_plates(
     excess std in the burst seconds (envelope 1 by definition); the ambient vibration the median
     excess in the other seconds. Wander: std of 1 s means less the share the fast noise
     contributes; its time constant from the lag-0.5 s autocorrelation of 0.5 s means. Hold
-    fraction: the excess of identical consecutive readings. Stuck plates are skipped.
+    fraction: the excess of identical consecutive readings. Frozen plates are skipped.
     """
     fits = []
     s = per_second_std(x, rate_hz)
@@ -231,11 +240,11 @@ def fit_plates(
     in_burst = np.zeros(s.shape[0], dtype=bool)
     for a, b in burst_seconds:
         in_burst |= (sec >= a) & (sec < b)
-    stuck = stuck_mask(x)
+    frozen = frozen_mask(x)
     excess = excess_identical_fraction(x)
-    half = int(round(rate_hz / 2))
+    half = round(rate_hz / 2)
     for i, plate in enumerate(plates):
-        if stuck[i]:
+        if frozen[i]:
             continue
         v = s[:, i] ** 2
         floor = float(np.quantile(v, 0.05))
@@ -314,61 +323,75 @@ class Row:
     name: str
     real: float
     sim: float
-    band: str
+    band: Band
     ok: bool
     real_range: str = ""
     sim_range: str = ""
 
 
-def _ratio_band(factor: float) -> tuple[str, Callable[[float, float], bool]]:
-    return f"x{factor:g}", lambda r, s: r > 0 and s > 0 and 1 / factor <= s / r <= factor
+@dataclass(frozen=True)
+class Band:
+    """A tolerance: simulated within a factor (`ratio`) or an absolute distance (`abs`) of real."""
+
+    kind: str  # "ratio" or "abs"
+    value: float
+
+    @property
+    def label(self) -> str:
+        return f"x{self.value:g}" if self.kind == "ratio" else f"±{self.value:g}"
+
+    def ok(self, real: float, sim: float) -> bool:
+        if self.kind == "ratio":
+            return real > 0 and sim > 0 and 1 / self.value <= sim / real <= self.value
+        return abs(sim - real) <= self.value
 
 
-def _abs_band(tol: float) -> tuple[str, Callable[[float, float], bool]]:
-    return f"±{tol:g}", lambda r, s: abs(s - r) <= tol
+def _ratio_band(factor: float) -> Band:
+    return Band("ratio", factor)
 
 
-def _per_plate(name: str, f: Callable[[np.ndarray], np.ndarray], band, fmt: str = ".2f"):
-    return name, f, band, fmt
+def _abs_band(tol: float) -> Band:
+    return Band("abs", tol)
 
 
 def compare(real: np.ndarray, sim: np.ndarray, rate_hz: float = RATE_HZ) -> list[Row]:
     """Statistics of the real and simulated recordings side by side, with tolerance bands.
 
-    Per-plate statistics are summarised by their median over the non-stuck plates (the plates of
+    Per-plate statistics are summarised by their median over the non-frozen plates (the plates of
     the two shelves are different plates, so only the distributions can agree); the range
     (min-max over plates) is shown for information.
     """
-    live_r, live_s = ~stuck_mask(real), ~stuck_mask(sim)
+    live_r, live_s = ~frozen_mask(real), ~frozen_mask(sim)
     r, s = real[:, live_r], sim[:, live_s]
     rows: list[Row] = []
 
-    def per_plate(name: str, f: Callable[[np.ndarray], np.ndarray], band, fmt: str = ".2f") -> None:
+    def per_plate(
+        name: str, f: Callable[[np.ndarray], np.ndarray], band: Band, fmt: str = ".2f"
+    ) -> None:
         vr, vs = f(r), f(s)
-        label, ok = band
         mr, ms = float(np.median(vr)), float(np.median(vs))
         rows.append(
             Row(
                 name,
                 mr,
                 ms,
-                label,
-                ok(mr, ms),
+                band,
+                band.ok(mr, ms),
                 f"{np.min(vr):{fmt}}-{np.max(vr):{fmt}}",
                 f"{np.min(vs):{fmt}}-{np.max(vs):{fmt}}",
             )
         )
 
-    def scalar(name: str, vr: float, vs: float, band) -> None:
-        label, ok = band
-        rows.append(Row(name, vr, vs, label, ok(vr, vs)))
+    def scalar(name: str, vr: float, vs: float, band: Band) -> None:
+        rows.append(Row(name, vr, vs, band, band.ok(vr, vs)))
 
-    def pooled(name: str, f: Callable[[np.ndarray], float], band) -> None:
+    def pooled(name: str, f: Callable[[np.ndarray], float], band: Band) -> None:
         scalar(name, f(r), f(s), band)
 
-    scalar(
-        "stuck plates", float(stuck_mask(real).sum()), float(stuck_mask(sim).sum()), _abs_band(0)
-    )
+    n_stuck = float(stuck_mask(real).sum()), float(stuck_mask(sim).sum())
+    scalar("stuck plates (constant)", *n_stuck, _abs_band(0))
+    n_frozen = float(frozen_mask(real).sum()), float(frozen_mask(sim).sum())
+    scalar("frozen plates (>90 % repeats, incl. stuck)", *n_frozen, _abs_band(1))
     scalar("quantisation step g", quantisation_step(r), quantisation_step(s), _abs_band(0.005))
     pss = lambda a: np.median(per_second_std(a, rate_hz), axis=0)  # noqa: E731
     per_plate("median 1 s std g", pss, _ratio_band(2.0))
@@ -423,21 +446,25 @@ def table_markdown(rows: list[Row]) -> str:
     for row in rows:
         real = f"{row.real:.3g}" + (f" ({row.real_range})" if row.real_range else "")
         sim = f"{row.sim:.3g}" + (f" ({row.sim_range})" if row.sim_range else "")
-        lines.append(f"| {row.name} | {real} | {sim} | {row.band} | {'yes' if row.ok else 'NO'} |")
+        lines.append(
+            f"| {row.name} | {real} | {sim} | {row.band.label} | {'yes' if row.ok else 'NO'} |"
+        )
     return "\n".join(lines)
 
 
 def fits_markdown(fits: list[PlateFit]) -> str:
     """Fitted per-plate parameters as a markdown table."""
     lines = [
-        "| plate | white floor g | vibration gain g | ambient vibration g | wander std g | wander tau s | hold fraction |",
+        "| plate | white floor g | vibration gain g | ambient vibration g | wander std g "
+        "| wander tau s | hold fraction |",
         "|---|---|---|---|---|---|---|",
     ]
     for f in fits:
         tau = "-" if math.isnan(f.wander_tau_s) else f"{f.wander_tau_s:.2f}"
         lines.append(
-            f"| {f.plate} | {f.white_std_g:.2f} | {f.vibration_gain_g:.2f} | {f.ambient_vibration_g:.2f} | "
-            f"{f.wander_std_g:.2f} | {tau} | {f.hold_fraction:.3f} |"
+            f"| {f.plate} | {f.white_std_g:.2f} | {f.vibration_gain_g:.2f} "
+            f"| {f.ambient_vibration_g:.2f} | {f.wander_std_g:.2f} | {tau} "
+            f"| {f.hold_fraction:.3f} |"
         )
     return "\n".join(lines)
 
@@ -454,45 +481,54 @@ def save_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    live_r = np.flatnonzero(~stuck_mask(real))
-    live_s = np.flatnonzero(~stuck_mask(sim))
+    live_r = np.flatnonzero(~frozen_mask(real))
+    live_s = np.flatnonzero(~frozen_mask(sim))
     # Show a quiet, a middling and the noisiest real plate; simulated plates in the same rank.
     order_r = live_r[np.argsort(np.median(per_second_std(real[:, live_r], rate_hz), axis=0))]
     order_s = live_s[np.argsort(np.median(per_second_std(sim[:, live_s], rate_hz), axis=0))]
     picks = [0, len(order_r) // 2, len(order_r) - 1]
     t = np.arange(real.shape[0]) / rate_hz
     ts = np.arange(sim.shape[0]) / rate_hz
-    fig = plt.figure(figsize=(13, 10), constrained_layout=True)
+    fig = plt.figure(figsize=(14, 11), constrained_layout=True)
+    fig.suptitle(
+        "Load-cell noise with nobody touching the shelf: real store (left) vs model (right)\n"
+        "quietest, middle and noisiest plate of each shelf; median removed"
+    )
     grid = fig.add_gridspec(4, 2)
     lim = 0.0
     axes = []
     for k, rank in enumerate(picks):
         ir = order_r[min(rank, len(order_r) - 1)]
         js = order_s[min(rank, len(order_s) - 1)]
-        ax = fig.add_subplot(grid[k, :])
         yr = real[:, ir] - np.median(real[:, ir])
         ys = sim[:, js] - np.median(sim[:, js])
-        ax.plot(t, yr, lw=0.6, color="tab:blue", label=f"real plate {plates[ir]}")
-        ax.plot(
-            ts, ys - 0.0, lw=0.6, color="tab:orange", alpha=0.8, label=f"simulated plate {js + 1}"
-        )
         lim = max(lim, float(np.max(np.abs(yr))), float(np.max(np.abs(ys))))
-        ax.set_ylabel("g (median removed)")
-        ax.legend(loc="upper right", fontsize=8, ncol=2)
-        axes.append(ax)
-    axes[0].set_title("Noise-only readings, real shelf vs model (quietest, middle, noisiest plate)")
-    axes[-1].set_xlabel("s")
+        for c, (tt, y, label, color) in enumerate(
+            (
+                (t, yr, f"real plate {plates[ir]}", "tab:blue"),
+                (ts, ys, f"simulated plate {js + 1}", "tab:orange"),
+            )
+        ):
+            ax = fig.add_subplot(grid[k, c])
+            ax.plot(tt, y, lw=0.5, color=color)
+            ax.set_title(label, fontsize=9, loc="left")
+            if c == 0:
+                ax.set_ylabel("g")
+            if k == len(picks) - 1:
+                ax.set_xlabel("s")
+            axes.append(ax)
     for ax in axes:
         ax.set_ylim(-lim * 1.05, lim * 1.05)
 
     r, s = real[:, live_r], sim[:, live_s]
     ax = fig.add_subplot(grid[3, 0])
     dr, ds = np.diff(r, axis=0).ravel(), np.diff(s, axis=0).ravel()
-    edges = np.arange(-40.5, 40.6, 1.0) * REAL_QUANTISATION_G
+    # Bins two quantisation steps wide, centred on whole steps, so no bin gets more steps.
+    edges = (np.arange(-62, 63, 2) + 0.5) * REAL_QUANTISATION_G
     ax.hist(dr, bins=edges, histtype="step", density=True, label="real", color="tab:blue")
     ax.hist(ds, bins=edges, histtype="step", density=True, label="sim", color="tab:orange")
     ax.set_yscale("log")
-    ax.set_xlabel("sample-to-sample difference g (all non-stuck plates)")
+    ax.set_xlabel("sample-to-sample difference g (all non-frozen plates)")
     ax.legend(fontsize=8)
     ax = fig.add_subplot(grid[3, 1])
     sr, ss = per_second_std(r, rate_hz).ravel(), per_second_std(s, rate_hz).ravel()
@@ -500,7 +536,7 @@ def save_figure(
     ax.hist(sr, bins=edges, histtype="step", density=True, label="real", color="tab:blue")
     ax.hist(ss, bins=edges, histtype="step", density=True, label="sim", color="tab:orange")
     ax.set_xscale("log")
-    ax.set_xlabel("std over 1 s windows g (all non-stuck plates)")
+    ax.set_xlabel("std over 1 s windows g (all non-frozen plates)")
     ax.legend(fontsize=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
@@ -529,12 +565,10 @@ def main(argv: list[str] | None = None) -> int:
     _, real, plates = load_real(args.real)
     sim = simulate_like_real(real.shape[0], real.shape[1], seed=args.seed)
     rows = compare(real, sim)
-    print(
-        f"Real: {args.real} ({real.shape[0]} samples x {real.shape[1]} plates, {real.shape[0] / RATE_HZ:.1f} s)"
-    )
-    print(
-        f"Simulated: seed {args.seed}, plates {REAL_STUCK_PLATES} stuck, disturbance {REPORT_DISTURBANCE}\n"
-    )
+    n, p = real.shape
+    print(f"Real: {args.real} ({n} samples x {p} plates, {n / RATE_HZ:.1f} s)")
+    print(f"Simulated: seed {args.seed}, plates {REAL_STUCK_PLATES} stuck,")
+    print(f"disturbance (start s, end s, level) {REPORT_DISTURBANCE}\n")
     print(table_markdown(rows))
     print("\nParameters fitted to the real plates:\n")
     print(fits_markdown(fit_plates(real, plates)))

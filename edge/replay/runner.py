@@ -19,6 +19,7 @@ from typing import Any
 from edge.config.layout import StoreLayout
 from edge.journal.journal import Journal
 from edge.pipeline.core import EdgeCore
+from edge.session.model import StreamInfo
 from edge.session.reader import Session
 
 PIPELINE_VERSION = "walkout-edge 1"
@@ -59,8 +60,14 @@ def _merged_inputs(session: Session) -> Iterator[tuple[float, int, str, Any]]:
     streams.append((r.t, ORDER_READS, "reads", r) for r in session.reads())
     streams.append((f.t, ORDER_TRACKS, "tracks", f) for f in session.iter_tracks())
     for info in sorted(session.shelf_streams, key=lambda s: s.name):
-        streams.append(((t, ORDER_SHELF, info.port, data) for t, data in session.iter_shelf(info)))
+        streams.append(_shelf_inputs(session, info))
     yield from heapq.merge(*streams, key=lambda item: (item[0], item[1], item[2]))
+
+
+def _shelf_inputs(session: Session, info: StreamInfo) -> Iterator[tuple[float, int, str, Any]]:
+    # A function, not a generator expression in the loop: each stream keeps its own port.
+    for t, data in session.iter_shelf(info):
+        yield t, ORDER_SHELF, info.port, data
 
 
 def replay_session(

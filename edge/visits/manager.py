@@ -193,7 +193,7 @@ class VisitManager:
                 not self.at_entry(history.last.x, history.last.y)
                 or t - self.unclaimed[tid] > self.params.claim_wait_s
             ):
-                visit = self._recent_visit(t)
+                visit = self._recent_visit(self.unclaimed[tid])
                 if visit is not None and self.params.group_shares_cart:
                     self._bind(visit, tid)
                     events.append(
@@ -225,32 +225,47 @@ class VisitManager:
         events.extend(self._close_due(t))
         return events
 
-    def _recent_visit(self, t: float) -> Visit | None:
+    def _recent_visit(self, born_t: float) -> Visit | None:
+        """The visit a group member belongs to: the last one opened before they arrived."""
         recent = [
             v
             for v in self.visits.values()
-            if v.closed_t is None and t - v.opened_t <= self.params.group_window_s and v.track_ids
+            if v.closed_t is None
+            and v.track_ids
+            and 0 <= born_t - v.opened_t + 1.0 <= self.params.group_window_s
         ]
         return max(recent, key=lambda v: (v.opened_t, v.visit_id)) if recent else None
 
     def _stitch(self, history: TrackHistory, tracks: TrackStore) -> str | None:
+        """Bind a track born away from the entry to the visit whose track vanished nearby.
+
+        The old track may not be declared ended yet (the vision system gives up on a person
+        sooner than we do), so live-but-stale tracks count too; the old track is retired.
+        """
         p = history.last
-        best: tuple[float, str] | None = None
-        for visit in self.visits.values():
-            if visit.closed_t is not None or visit.last_lost_t is None:
+        best: tuple[float, float, int, str] | None = None
+        for old in tracks.recent():
+            vid = self.by_track.get(old.track_id)
+            if vid is None or old.track_id == history.track_id:
                 continue
-            if history.first_t - visit.last_lost_t > self.params.stitch_window_s:
+            visit = self.visits[vid]
+            if visit.closed_t is not None or old.track_id not in visit.live_tracks:
                 continue
-            for old in tracks.ended:
-                if old.track_id in visit.track_ids and old.track_id not in visit.live_tracks:
-                    d = math.hypot(old.last.x - p.x, old.last.y - p.y)
-                    if d <= self.params.stitch_radius_m and (best is None or d < best[0]):
-                        best = (d, visit.visit_id)
+            gap = history.first_t - old.last.t
+            if not 0.05 <= gap <= self.params.stitch_window_s:
+                continue
+            d = math.hypot(old.last.x - p.x, old.last.y - p.y)
+            if d <= self.params.stitch_radius_m:
+                key = (d + 0.5 * gap, gap, old.track_id, vid)
+                if best is None or key < best:
+                    best = key
         if best is None:
             return None
-        visit = self.visits[best[1]]
+        _, _, old_id, vid = best
+        visit = self.visits[vid]
+        visit.live_tracks.discard(old_id)
         self._bind(visit, history.track_id, member=False)
-        return visit.visit_id
+        return vid
 
     def _track_gone(self, history: TrackHistory, t_last: float) -> None:
         vid = self.by_track.get(history.track_id)
