@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from walkout.v1 import events_pb2
 
 from edge.cli.main import app
 from edge.eval import evaluate
 from edge.replay.runner import replay_session
 from sim.generate import generate_session
-from walkout.v1 import events_pb2
 
 runner = CliRunner()
 

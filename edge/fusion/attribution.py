@@ -178,7 +178,7 @@ class Fusion:
         planogram_products = {c.product_id: float(c.likelihood) for c in event.candidates}
         for visit_id, s in scores.items():
             cart = carts.get(visit_id)
-            if cart is None:
+            if cart is None or s["score"] < p.min_score:
                 continue
             for product_id, held in sorted(cart.quantities().items()):
                 weight = self.layout.products[product_id].weight_g

@@ -143,6 +143,7 @@ class _Board:
     last_time: float = -np.inf  # time of the last sample emitted
     last_uptime_ms: int | None = None
     plate_status: tuple[int, ...] | None = None
+    steps: dict[int, npt.NDArray[np.float64]] = field(default_factory=dict)  # arange(n) / rate
 
 
 class ShelfDecoder:
@@ -277,7 +278,10 @@ class ShelfDecoder:
             creep = board.anchor + (t_recv - board.anchor_t) * ANCHOR_CREEP_PPM * 1e-6
             board.anchor = min(creep, bound)
         board.anchor_t = t_recv
-        times = board.anchor + board.epoch_offset + (tick + np.arange(n, dtype=np.float64)) / rate
+        steps = board.steps.get(n)
+        if steps is None:
+            steps = board.steps[n] = np.arange(n, dtype=np.float64) / rate
+        times = (board.anchor + board.epoch_offset + tick / rate) + steps
         if times[0] <= board.last_time:
             # Never go backwards: a new epoch starts after the old one's last sample; a late
             # anchor correction is absorbed into the epoch offset.
@@ -288,7 +292,8 @@ class ShelfDecoder:
                 self.stats.time_clamps += 1
         board.epoch_tick = tick + n
         board.last_time = float(times[-1])
-        grams = (frame.samples.astype(np.float64) - board.offsets) * board.gpc
+        grams = np.subtract(frame.samples, board.offsets, dtype=np.float64)
+        grams *= board.gpc
         self.stats.blocks += 1
         self.stats.samples += n
         return PlateBlock(

@@ -58,6 +58,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
+_sum0 = np.add.reduce
+_any0 = np.logical_or.reduce
+
 
 # --------------------------------------------------------------------------------------------
 # Parameters
@@ -146,11 +149,12 @@ class DetectorParams:
     """Extra log-score cost of explaining a held plateau and what followed as two events rather
     than one net change: the hand may never have left, so one action is the default."""
     press_max_samples: int = 90
-    """A hand pressing while it sets an item down lets go within about this long (1.5 s). A
-    held plateau that lasted longer, followed by a smaller but still positive net change, is
-    more likely an item left there and then something taken: one net put then costs
-    ``long_press_cost`` extra."""
-    long_press_cost: float = 2.0
+    """A hand pressing while it sets an item down, or touching without taking, lets go within
+    about this long (1.5 s). A held plateau that lasted longer, followed by a net change of
+    zero or a smaller increase, is more likely an item left there and then something taken:
+    the one-net-change reading then costs ``long_press_cost`` extra. (A hand resting before it
+    lifts an item, a net decrease, pays nothing: slow picks rest for seconds.)"""
+    long_press_cost: float = 4.0
     early_fit: float = 0.05
     """A settled part next to a plate that is still moving is emitted early only if its best
     candidate's fit (0..1) reaches this and the candidate does not sit on the moving plate."""
@@ -160,10 +164,10 @@ class DetectorParams:
     delays unmatched puts (an item from another shelf) by as much."""
     max_holds: int = 8
     """Plateaus remembered per shelf while increases are held (split points to try)."""
-    put_confirm_samples: int = 48
-    """Even an increase matching a recent removal must have been stable this long (0.8 s): a
+    put_confirm_samples: int = 36
+    """Even an increase matching a recent removal must have been stable this long (0.6 s): a
     hand touching an item before lifting it presses with tens of grams, which can match a light
-    item by chance; a touch ends within about a second, a put-back stays. Adds about 0.3 s to
+    item by chance; a touch ends within about a second, a put-back stays. Adds about 0.1 s to
     the latency of put-backs."""
     put_memory_samples: int = 3600
     """How long a removal is remembered for matching a put-back (60 s)."""
@@ -445,9 +449,12 @@ class ShelfEventDetector:
         out: list[ShelfEvent | PlateFault] = []
 
         # --- cheap fault bookkeeping ----------------------------------------------------------
-        moved = (x != self._last_row).any(axis=0)
+        # (ufunc reductions rather than ndarray methods: this path runs for every block of every
+        # shelf, and the method wrappers cost more than the arithmetic on 6 x 12 values.)
+        moved = _any0(x != self._last_row, axis=0)
         self._last_row = x[-1]
-        self._run = np.where(moved, 0, self._run + n)
+        self._run += n
+        self._run[moved] = 0
         self._moved_blocks += moved
         self._blocks += 1
         self._period_samples += n
@@ -459,11 +466,19 @@ class ShelfEventDetector:
         # On the mean of the last `smooth_samples` readings: shelf vibration (a resonance near
         # 22 Hz, knocks of up to ~20 g) averages out, a weight change does not.
         S = self._smooth
-        m = self._buf[self._pos - S : self._pos].mean(axis=0) if self._pos >= S else x.mean(axis=0)
+        mean = _sum0(x, axis=0) * (1.0 / n)
+        if n == S:
+            m = mean
+        elif n > S:
+            m = _sum0(x[-S:], axis=0) * (1.0 / S)
+        elif self._pos >= S:
+            m = _sum0(self._buf[self._pos - S : self._pos], axis=0) * (1.0 / S)
+        else:
+            m = mean
         exceed = np.abs(m - self._b) > self._thr
-        if self._n_inv == 0 and not self._sat_watch and not exceed.any():
+        if self._n_inv == 0 and not self._sat_watch and not _any0(exceed):
             # Quiet: follow drift (the baseline is an exponential average of quiet readings).
-            self._b += self._alpha_for(n) * (x.mean(axis=0) - self._b)
+            self._b += self._alpha_for(n) * (mean - self._b)
             if self._blocks >= self.params.check_blocks:
                 out += self._check(float(t[-1]))
             return out
@@ -482,7 +497,7 @@ class ShelfEventDetector:
             self._stable_from[idx] = -1
             self._n_inv = int(self._inv.sum())
         quiet = ~self._inv
-        self._b = np.where(quiet, self._b + self._alpha_for(n) * (x.mean(axis=0) - self._b), self._b)
+        self._b = np.where(quiet, self._b + self._alpha_for(n) * (mean - self._b), self._b)
         self._last_inv_k[self._inv] = self._k
         self._stability()
         out += self._resolve(float(t[-1]), final=False)
@@ -696,10 +711,13 @@ class ShelfEventDetector:
             best_score = -abs(part.delta) / p.null_scale_g
         elif part.delta > 0:
             best_score = self._evaluate(lo, hi, part.d, upward_catalogue=True).score
-            if any(h.k_last - h.k_from >= p.press_max_samples for h in self._holds if lo <= h.lo and h.hi <= hi):
-                best_score -= p.long_press_cost
         else:
             best_score = part.score
+        if part.null or part.delta > 0:
+            # One net change means the plateau was a hand pressing; a hand that then leaves
+            # without taking anything does not press for seconds.
+            if any(h.k_last - h.k_from >= p.press_max_samples for h in self._holds if lo <= h.lo and h.hi <= hi):
+                best_score -= p.long_press_cost
         best: list[_Part] | None = None
         for hold in self._holds:
             if hold.lo < lo or hold.hi > hi:
@@ -708,9 +726,11 @@ class ShelfEventDetector:
                 continue  # still at that plateau
             mid = base.copy()
             mid[hold.lo - lo : hold.hi - lo + 1] = hold.level
-            first = self._evaluate(lo, hi, mid - base, upward_catalogue=True)
             second = self._evaluate(lo, hi, level - mid)
-            if first.null or second.null:
+            if second.null or second.delta > 0:
+                continue  # a further increase may itself be a hand: keep holding
+            first = self._evaluate(lo, hi, mid - base, upward_catalogue=True)
+            if first.null:
                 continue
             score = (
                 max(math.log(max(first.fit, 1e-300)), floor)
