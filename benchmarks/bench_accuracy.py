@@ -57,9 +57,8 @@ def main() -> None:
         f1 = "-" if b["f1"] is None else f"{b['f1']:.3f}"
         prec = "-" if b["precision"] is None else f"{b['precision']:.3f}"
         rec = "-" if b["recall"] is None else f"{b['recall']:.3f}"
-        print(
-            f"{bucket:8s} {b['visits']:6d}  {b['tp']:5d} {b['fp']:5d} {b['fn']:5d} {prec:9s} {rec:6s} {f1}"
-        )
+        counts = f"{b['visits']:6d}  {b['tp']:5d} {b['fp']:5d} {b['fn']:5d}"
+        print(f"{bucket:8s} {counts} {prec:9s} {rec:6s} {f1}")
     o = total["overall"]
     print(
         f"\nall: visits {total['visits']}, F1 {o['f1']:.3f}, review rate "

@@ -35,7 +35,8 @@ def main() -> None:
     best = min(times)
     print(f"scenario     {args.scenario} seed {args.seed}: {result.duration_s:.0f} s of store time")
     print(
-        f"replay       best {best:.2f} s of {args.repeat} ({result.duration_s / best:.0f}x real time)"
+        f"replay       best {best:.2f} s of {args.repeat} "
+        f"({result.duration_s / best:.0f}x real time)"
     )
     print(f"events       {result.shelf_events} shelf events, {result.receipts} receipts")
     print(f"peak RSS     {peak:.0f} MB (after generation: {before:.0f} MB)")

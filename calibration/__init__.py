@@ -1,1 +1,1 @@
-"""Walkout calibration: camera intrinsics, floor homography, load-cell tare and span (later issues)."""
+"""Walkout calibration: camera intrinsics, floor homography, load-cell tare and span (later)."""

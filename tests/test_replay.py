@@ -127,3 +127,35 @@ def test_cli_replay_of_a_missing_session(tmp_path):
     )
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+def test_hold_policy_keeps_flagged_receipts_out_of_the_outbox(tmp_path):
+    session = tmp_path / "session"
+    generate_session("same-product-same-moment", 1, session)
+    replay_session(session, tmp_path / "run", review_policy="hold")
+    receipts = [
+        json.loads(x) for x in (tmp_path / "run" / "receipts.jsonl").read_text().splitlines()
+    ]
+    held = {r["receipt_id"] for r in receipts if r["needs_review"]}
+    assert held, "the scenario produced no receipt for review: the test needs another scenario"
+    assert all(r["status"] == ("held" if r["needs_review"] else "settled") for r in receipts)
+    db = sqlite3.connect(tmp_path / "run" / "journal.sqlite")
+    outbox = {row[0] for row in db.execute("SELECT event_id FROM outbox")}
+    assert outbox == {r["receipt_id"] for r in receipts} - held
+
+
+def test_cli_rejects_an_unknown_review_policy(one_shopper_session, tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "edge",
+            "replay",
+            str(one_shopper_session),
+            "--out",
+            str(tmp_path / "r"),
+            "--review-policy",
+            "yolo",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "expected 'settle_and_flag' or 'hold'" in result.output

@@ -220,7 +220,7 @@ def test_summary(session_dir: Path) -> None:
     assert summary["tracks"]["max_people"] == 2
     assert summary["tracks"]["track_ids"] == 2
     truth = summary["truth"]
-    assert truth["visits"] == 2 and truth["actions"] == {"pick": 1, "put": 1}
+    assert truth["visits"] == 2 and truth["actions"] == {"pick": 1, "put": 1, "handoff": 0}
     assert truth["units_picked"] == 2 and truth["receipts"] == 1
     assert truth["total_value"] == "2.54" and truth["currency"] == "EUR"
 

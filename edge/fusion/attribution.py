@@ -24,12 +24,13 @@ class FusionParams:
     hand_scale_m: float = 0.22  # hand distance at which its evidence has fallen to 1/e
     body_scale_m: float = 0.7
     body_weight: float = 0.25  # a body nearby is this much weaker evidence than a hand
-    height_tolerance_m: float = 0.45
+    height_tolerance_m: float = 0.2  # shelves are ~0.4 m apart: half of that tells them apart
     lead_s: float = 1.0  # look this long before the disturbance started (hands go in first)
     lag_s: float = 0.4
     min_score: float = 0.02  # below this nobody was near: the event is not attributed
     review_confidence: float = 0.6  # a decision less confident than this flags the visit
-    weight_tolerance: float = 0.06  # relative unit-weight tolerance for matching cart items
+    weight_tolerance: float = 0.08  # relative tolerance against the catalogue unit weight
+    measured_weight_tolerance: float = 0.03  # against the weight measured when it was taken
     weight_floor_g: float = 8.0
 
 
@@ -181,9 +182,9 @@ class Fusion:
             if cart is None or s["score"] < p.min_score:
                 continue
             for product_id, held in sorted(cart.quantities().items()):
-                weight = self.layout.products[product_id].weight_g
+                weight, tolerance = self._held_unit_weight(cart, product_id)
                 for q in range(1, held + 1):
-                    sigma = max(p.weight_tolerance * weight * q, p.weight_floor_g)
+                    sigma = max(tolerance * weight * q, p.weight_floor_g)
                     fit = math.exp(-0.5 * ((delta - q * weight) / sigma) ** 2)
                     if fit < 1e-3:
                         continue
@@ -222,6 +223,21 @@ class Fusion:
         ]
         reason = "ambiguous put-back" if confidence < p.review_confidence else None
         return Decision(visit_id, product_id, -q, confidence, evidence, hypotheses, reason)
+
+    def _held_unit_weight(self, cart: Cart, product_id: str) -> tuple[float, float]:
+        """Unit weight of a held product and its relative tolerance.
+
+        The weight the shelf lost when the shopper took it is the best reference (real units
+        differ from the catalogue by a few percent); the catalogue weight is the fallback.
+        """
+        measured = [
+            abs(float(e.evidence["delta_grams"])) / e.quantity
+            for e in cart.events
+            if e.product_id == product_id and e.quantity > 0 and "delta_grams" in e.evidence
+        ]
+        if measured:
+            return sum(measured) / len(measured), self.params.measured_weight_tolerance
+        return self.layout.products[product_id].weight_g, self.params.weight_tolerance
 
     @staticmethod
     def _hypotheses(

@@ -45,9 +45,19 @@ class Journal:
         self.db.executescript(SCHEMA)
 
     def settle(
-        self, receipt: dict[str, Any], *, stream: str, event_id: str, payload: bytes
+        self,
+        receipt: dict[str, Any],
+        *,
+        stream: str,
+        event_id: str,
+        payload: bytes,
+        publish: bool = True,
     ) -> None:
-        """Write the receipt and its outbox row atomically; refuse a second receipt for a visit."""
+        """Write the receipt and its outbox row atomically; refuse a second receipt for a visit.
+
+        A receipt held for review (`publish=False`) is journaled without an outbox row: it is
+        published when a person resolves it.
+        """
         try:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
@@ -62,10 +72,11 @@ class Journal:
                     json.dumps(receipt, sort_keys=True, separators=(",", ":")),
                 ),
             )
-            self.db.execute(
-                "INSERT INTO outbox (stream, event_id, created_t, payload) VALUES (?, ?, ?, ?)",
-                (stream, event_id, receipt["settled_t"], payload),
-            )
+            if publish:
+                self.db.execute(
+                    "INSERT INTO outbox (stream, event_id, created_t, payload) VALUES (?, ?, ?, ?)",
+                    (stream, event_id, receipt["settled_t"], payload),
+                )
             self.db.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             self.db.execute("ROLLBACK")

@@ -46,7 +46,7 @@ class EdgeCore:
         emit: Emit,
         journal: Journal,
         start_time_unix: float,
-        review_policy: str = "settle_and_flag",
+        review_policy: str = "settle_and_flag",  # or "hold": a flagged receipt waits for review
         fusion_params: FusionParams = FusionParams(),
         visit_params: VisitParams = VisitParams(),
     ):
@@ -224,13 +224,19 @@ class EdgeCore:
             settled_t=self.now,
             review_reasons=reasons,
         )
+        hold = self.review_policy == "hold" and receipt["needs_review"]
+        receipt["status"] = "held" if hold else "settled"
         self._receipt_seq += 1
         payload = receipt_message(
             receipt, sequence=self._receipt_seq, start_time_unix=self.start_time_unix
         )
         try:
             self.journal.settle(
-                receipt, stream="receipts", event_id=receipt["receipt_id"], payload=payload
+                receipt,
+                stream="receipts",
+                event_id=receipt["receipt_id"],
+                payload=payload,
+                publish=not hold,
             )
         except AlreadySettled:
             self._receipt_seq -= 1

@@ -77,6 +77,7 @@ def replay_session(
     events_out: Path | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    review_policy: str = "settle_and_flag",
 ) -> ReplayResult:
     """Replay a session into `run_dir` (events.jsonl, receipts.jsonl, journal.sqlite, run.json)."""
     session = Session.open(session_dir)
@@ -105,7 +106,11 @@ def replay_session(
             shelf_file.write(_json(fields) + "\n")
 
     core = EdgeCore(
-        layout, emit=emit, journal=journal, start_time_unix=session.manifest.start_time_unix
+        layout,
+        emit=emit,
+        journal=journal,
+        start_time_unix=session.manifest.start_time_unix,
+        review_policy=review_policy,
     )
     core.on_receipt = lambda receipt: receipts_file.write(_json(receipt) + "\n")  # type: ignore[method-assign]
 

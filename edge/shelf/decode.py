@@ -191,12 +191,18 @@ class ShelfDecoder:
         frames = self.parser.flush()
         if not frames:
             return []
-        t = t_recv if t_recv is not None else max((b.anchor_t for b in self._boards.values()), default=0.0)
+        t = (
+            t_recv
+            if t_recv is not None
+            else max((b.anchor_t for b in self._boards.values()), default=0.0)
+        )
         return self._decode(t, frames)
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _decode(self, t_recv: float, frames: list[SampleFrame | StatusFrame]) -> list[PlateBlock | StatusReport]:
+    def _decode(
+        self, t_recv: float, frames: list[SampleFrame | StatusFrame]
+    ) -> list[PlateBlock | StatusReport]:
         out: list[PlateBlock | StatusReport] = []
         for frame in frames:
             board = self._boards.get(frame.board_id)
@@ -217,7 +223,12 @@ class ShelfDecoder:
         self.stats.unknown_board_frames += 1
         if board_id not in self.stats.unknown_boards:
             self.stats.unknown_boards.append(board_id)
-            log.warning("port %s: frames from board %d, which the store config does not place on this port; ignored", self.port, board_id)
+            log.warning(
+                "port %s: frames from board %d, which the store config does not place on "
+                "this port; ignored",
+                self.port,
+                board_id,
+            )
 
     def _seq(self, board: _Board, seq: int) -> bool:
         """Track seq; return True if it went backwards (a reboot or a replayed frame)."""
@@ -244,7 +255,13 @@ class ShelfDecoder:
         if frame.n_plates != board.n_plates:
             self.stats.plate_count_mismatch += 1
             if self.stats.plate_count_mismatch == 1:
-                log.warning("port %s board %d: frame has %d plates, the config %d; ignored", self.port, board.board_id, frame.n_plates, board.n_plates)
+                log.warning(
+                    "port %s board %d: frame has %d plates, the config %d; ignored",
+                    self.port,
+                    board.board_id,
+                    frame.n_plates,
+                    board.n_plates,
+                )
             return None
         went_back = self._seq(board, frame.seq)
         n = frame.n_samples

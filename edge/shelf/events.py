@@ -342,7 +342,6 @@ class ShelfEventDetector:
         # Products on this shelf, their plates as a mask, and each plate's product group.
         pids = sorted({layout.plate_product[r] for r in refs if r in layout.plate_product})
         self._pid = pids
-        self._pname = [layout.products[pid].name for pid in pids]
         self._pw = np.array([layout.products[pid].weight_g for pid in pids], np.float64)
         self._pspread = np.array([layout.products[pid].weight_spread_g for pid in pids], np.float64)
         self._pmask = np.zeros((len(pids), n_plates), bool)
@@ -361,7 +360,9 @@ class ShelfEventDetector:
         # The whole catalogue, for increases that no product of this shelf explains.
         self._cat_id = [pr.id for pr in layout.config.products]
         self._cat_w = np.array([pr.weight_g for pr in layout.config.products], np.float64)
-        self._cat_spread = np.array([pr.weight_spread_g for pr in layout.config.products], np.float64)
+        self._cat_spread = np.array(
+            [pr.weight_spread_g for pr in layout.config.products], np.float64
+        )
         self._names = {pr.id: pr.name for pr in layout.config.products}
         self._pvis = np.ones(len(pids), np.float64)
         # Rails of each plate in grams: a reading there is a saturated ADC.
@@ -397,7 +398,7 @@ class ShelfEventDetector:
         self._n_inv = 0
         self._base = z.copy()  # frozen baseline at disturbance start
         self._t0 = z.copy()  # disturbance start time
-        self._k0 = np.zeros(n_plates, np.int64)
+        self._last_settled_k = np.zeros(n_plates, np.int64)  # for the "noisy" fault
         self._settled = np.zeros(n_plates, bool)
         self._stable_from = np.full(n_plates, -1, np.int64)  # sample index the stable stretch began
         self._t_stable = z.copy()
@@ -436,7 +437,8 @@ class ShelfEventDetector:
         n = x.shape[0]
         if x.shape[1] != self.n_plates:
             raise ValueError(
-                f"shelf {self.gondola}.{self.shelf} has {self.n_plates} plates, block has {x.shape[1]}"
+                f"shelf {self.gondola}.{self.shelf} has {self.n_plates} plates, "
+                f"block has {x.shape[1]}"
             )
         if n == 0:
             return []
@@ -444,7 +446,6 @@ class ShelfEventDetector:
         if not self._started:
             self._start(x)
         self._push(x, t)
-        k0 = self._k
         self._k += n
         out: list[ShelfEvent | PlateFault] = []
 
@@ -492,7 +493,7 @@ class ShelfEventDetector:
             self._inv[idx] = True
             self._base[idx] = self._b[idx]
             self._t0[idx] = self._start_times(idx, n)
-            self._k0[idx] = self._k
+            self._last_settled_k[idx] = self._k
             self._settled[idx] = False
             self._stable_from[idx] = -1
             self._n_inv = int(self._inv.sum())
@@ -584,7 +585,9 @@ class ShelfEventDetector:
         length = np.where(good > 0, good + S - 1, 0)  # in readings
         settled = length >= p.settle_samples
         lc = np.maximum(length, 1)
-        level = (csum[-1] - np.where(lc < m, csum[np.maximum(m - lc - 1, 0), np.arange(idx.size)], 0.0)) / lc
+        level = (
+            csum[-1] - np.where(lc < m, csum[np.maximum(m - lc - 1, 0), np.arange(idx.size)], 0.0)
+        ) / lc
         level = np.where(lc < m, level, csum[-1] / m)
         prev_settled = self._settled[idx]
         prev_from = self._stable_from[idx]
@@ -594,6 +597,7 @@ class ShelfEventDetector:
         self._t_stable[idx] = np.where(keep, self._t_stable[idx], t_new)
         self._stable_from[idx] = stable_from
         self._settled[idx] = settled
+        self._last_settled_k[idx[settled]] = self._k
         self._level[idx] = level
 
     # --- grouping, partition, emission ----------------------------------------------------------
@@ -612,10 +616,15 @@ class ShelfEventDetector:
         out: list[ShelfEvent | PlateFault] = []
         # Plates that never settle: a fault, not a shelf event.
         if not final:
-            restless = self._inv & ~self._settled & (self._k - self._k0 > p.noisy_samples)
+            restless = self._inv & (self._k - self._last_settled_k > p.noisy_samples)
             if restless.any():
-                out += self._set_faults("noisy", restless, True, t_now, "readings have not settled for "
-                                        f"{p.noisy_samples} samples")
+                out += self._set_faults(
+                    "noisy",
+                    restless,
+                    True,
+                    t_now,
+                    f"readings have not settled for {p.noisy_samples} samples",
+                )
         if self._memory:
             horizon = self._k - p.put_memory_samples
             self._memory = [m for m in self._memory if m.k >= horizon and m.remaining > 0]
@@ -652,7 +661,14 @@ class ShelfEventDetector:
                 # is already well explained by a product that does not reach the moving plate.
                 if part.null or part.fit < p.early_fit:
                     continue
-                moving = [m for m, cond in ((lo - 1, left_moving and part.lo == lo), (hi + 1, right_moving and part.hi == hi)) if cond]
+                moving = [
+                    m
+                    for m, cond in (
+                        (lo - 1, left_moving and part.lo == lo),
+                        (hi + 1, right_moving and part.hi == hi),
+                    )
+                    if cond
+                ]
                 if part.best >= 0 and any(self._pmask[part.best, m] for m in moving):
                     continue
             split = self._split_held(part)
@@ -667,11 +683,15 @@ class ShelfEventDetector:
                 if final or np.abs(d).max() < p.plate_min_g or stable_for >= p.null_release_samples:
                     self._release(plates)
                 continue
-            if part.delta > 0 and not final and not (stable_for >= p.put_confirm_samples and self._match_put(part)):
-                if stable_for < p.put_hold_samples:
-                    # Maybe a hand resting on the shelf: hold, remembering the plateau.
-                    self._remember_hold(part, t_now)
-                    continue
+            if (
+                part.delta > 0
+                and not final
+                and stable_for < p.put_hold_samples
+                and not (stable_for >= p.put_confirm_samples and self._match_put(part))
+            ):
+                # Maybe a hand resting on the shelf: hold, remembering the plateau.
+                self._remember_hold(part, t_now)
+                continue
             if part.delta > 0:
                 # Candidates for an increase include items from elsewhere in the store.
                 part = self._evaluate(part.lo, part.hi, part.d, upward_catalogue=True)
@@ -713,11 +733,15 @@ class ShelfEventDetector:
             best_score = self._evaluate(lo, hi, part.d, upward_catalogue=True).score
         else:
             best_score = part.score
-        if part.null or part.delta > 0:
-            # One net change means the plateau was a hand pressing; a hand that then leaves
-            # without taking anything does not press for seconds.
-            if any(h.k_last - h.k_from >= p.press_max_samples for h in self._holds if lo <= h.lo and h.hi <= hi):
-                best_score -= p.long_press_cost
+        # One net change means the plateau was a hand pressing; a hand that then leaves without
+        # taking anything does not press for seconds.
+        long_press = any(
+            h.k_last - h.k_from >= p.press_max_samples
+            for h in self._holds
+            if lo <= h.lo and h.hi <= hi
+        )
+        if (part.null or part.delta > 0) and long_press:
+            best_score -= p.long_press_cost
         best: list[_Part] | None = None
         for hold in self._holds:
             if hold.lo < lo or hold.hi > hi:
@@ -802,7 +826,9 @@ class ShelfEventDetector:
         self._partition_cache[key] = result
         return result
 
-    def _evaluate(self, lo: int, hi: int, d: FloatArray | None = None, *, upward_catalogue: bool = False) -> _Part:
+    def _evaluate(
+        self, lo: int, hi: int, d: FloatArray | None = None, *, upward_catalogue: bool = False
+    ) -> _Part:
         """Score plates lo..hi as one part: no event, or an event explained by a product.
 
         ``d`` is the change per plate (default: settled level minus the frozen baseline). With
@@ -816,7 +842,11 @@ class ShelfEventDetector:
         mag = abs(delta)
         # Candidate products: on these plates or on a neighbouring plate (items straddle).
         a, b = max(lo - 1, 0), min(hi + 1, self.n_plates - 1)
-        cand = np.flatnonzero(self._pmask[:, a : b + 1].any(axis=1)) if self._pid else np.zeros(0, np.int64)
+        cand = (
+            np.flatnonzero(self._pmask[:, a : b + 1].any(axis=1))
+            if self._pid
+            else np.zeros(0, np.int64)
+        )
         lightest = float(self._pw[cand].min()) if cand.size else 0.0
         if mag < max(p.min_event_g, p.min_event_frac * lightest):
             excess = np.maximum(np.abs(d) - p.plate_min_g, 0.0).sum()
@@ -829,8 +859,12 @@ class ShelfEventDetector:
         if cand.size:
             own = (self._pmask[cand, lo : hi + 1] * d).sum(axis=1)
             share = np.clip(own / delta, 0.0, 1.0)
-            plate_term = np.maximum(np.exp(-0.5 * ((1.0 - share) / p.plate_sigma) ** 2), p.plate_floor)
-            good = self._weight_fit(mag, self._pw[cand], self._pspread[cand], self._pvis[cand], hi - lo + 1)
+            plate_term = np.maximum(
+                np.exp(-0.5 * ((1.0 - share) / p.plate_sigma) ** 2), p.plate_floor
+            )
+            good = self._weight_fit(
+                mag, self._pw[cand], self._pspread[cand], self._pvis[cand], hi - lo + 1
+            )
             good *= plate_term[:, None] * self._qprior[None, :]
             kq = self._kvec.size
             flat = good.ravel()
@@ -840,7 +874,11 @@ class ShelfEventDetector:
                 part.fit = top
                 part.best = int(cand[order[0] // kq])
                 part.score = max(part.score, math.log(top) - p.event_cost)
-                scored = [(float(flat[o]), self._pid[int(cand[o // kq])], int(o % kq) + 1) for o in order if flat[o] > 0]
+                scored = [
+                    (float(flat[o]), self._pid[int(cand[o // kq])], int(o % kq) + 1)
+                    for o in order
+                    if flat[o] > 0
+                ]
         if upward_catalogue and delta > 0 and self._cat_w.size:
             good = self._weight_fit(mag, self._cat_w, self._cat_spread, None, hi - lo + 1)
             good *= p.foreign_prior * self._qprior[None, :]
@@ -904,14 +942,16 @@ class ShelfEventDetector:
         idx = np.flatnonzero(sig) + lo
         t_start = float(self._t0[idx].min()) if part.t_span[0] is None else part.t_span[0]
         t_end = float(self._t_stable[idx].max()) if part.t_span[1] is None else part.t_span[1]
+        # Likelihoods normalised over all explanations, the unlikely ones dropped, and the kept
+        # ones normalised again so that they sum to 1.
         total = sum(c[0] for c in part.candidates)
-        cands: list[ProductCandidate] = []
-        if total > 0:
-            for g, pid, k in part.candidates:
-                like = g / total
-                if like < p.min_likelihood or len(cands) >= p.max_candidates:
-                    break
-                cands.append(ProductCandidate(pid, self._names[pid], k, like))
+        kept = [
+            c
+            for c in part.candidates[: p.max_candidates]
+            if total > 0 and c[0] / total >= p.min_likelihood
+        ]
+        norm = sum(c[0] for c in kept)
+        cands = [ProductCandidate(pid, self._names[pid], k, g / norm) for g, pid, k in kept]
         delta = float(d.sum())
         if delta < 0:
             qty = cands[0].quantity if cands else 1
@@ -952,7 +992,9 @@ class ShelfEventDetector:
             flags[i] = active
             plate = self.plate_ids[i]
             ref = f"{self.gondola}.{self.shelf}.{plate}"
-            message = f"plate {ref}: {why}" if active else f"plate {ref}: {kind} fault cleared: {why}"
+            message = (
+                f"plate {ref}: {why}" if active else f"plate {ref}: {kind} fault cleared: {why}"
+            )
             out.append(PlateFault(t, self.gondola, self.shelf, plate, kind, active, message))
             self.stats["faults"] += 1
         was = self._faulted
@@ -965,6 +1007,7 @@ class ShelfEventDetector:
                 self._settled[i] = False
                 self._stable_from[i] = -1
             self._n_inv = int(self._inv.sum())
+            self._holds = [h for h in self._holds if self._inv[h.lo : h.hi + 1].all()]
         recovered = was & ~self._faulted
         if recovered.any():
             # Back: re-zero at the current reading (the next quiet blocks refine it).
@@ -989,7 +1032,9 @@ class ShelfEventDetector:
         codes = np.array(status, np.int64)
         out: list[ShelfEvent | PlateFault] = []
         dead = (codes != int(PlateStatus.OK)) & (codes != int(PlateStatus.SATURATED))
-        out += self._set_faults("dead", dead, True, t, "the board reports the channel disconnected or not converting")
+        out += self._set_faults(
+            "dead", dead, True, t, "the board reports the channel disconnected or not converting"
+        )
         out += self._set_faults("dead", ~dead, False, t, "the board reports it OK")
         self._board_saturated = codes == int(PlateStatus.SATURATED)
         if self._board_saturated.any() or self._fault["saturated"].any():
@@ -1001,7 +1046,9 @@ class ShelfEventDetector:
         at_rail = ((x >= self._rail_hi) | (x <= self._rail_lo)).any(axis=0)
         self._sat_run = np.where(at_rail, self._sat_run + x.shape[0], 0)
         sat = (self._sat_run >= p.saturated_samples) | self._board_saturated
-        out = self._set_faults("saturated", sat, True, t, "readings at the ADC rail (overload or wiring fault)")
+        out = self._set_faults(
+            "saturated", sat, True, t, "readings at the ADC rail (overload or wiring fault)"
+        )
         out += self._set_faults("saturated", ~sat & ~at_rail, False, t, "readings back in range")
         self._sat_watch = bool(at_rail.any() or self._fault["saturated"].any())
         return out
@@ -1014,17 +1061,24 @@ class ShelfEventDetector:
         out: list[ShelfEvent | PlateFault] = []
         rate = self._moved_blocks / blocks
         self._moved_blocks[:] = 0
-        self._move_rate += 0.3 * (rate - self._move_rate)
         moving = self._run < period  # changed value during this period
         # How lively the channel was while it last moved: a channel that moved in most blocks
         # and then stops is frozen after a few seconds; one that only ever moves now and then
-        # (very quiet, coarse ADC step) gets the long limit.
-        self._live_rate = np.where(moving, self._move_rate, self._live_rate)
-        limit = np.where(self._live_rate >= p.live_move_rate, p.stuck_samples, p.stuck_quiet_samples)
+        # (very quiet, coarse ADC step) gets the long limit. (The rate before this period
+        # counts too: the period in which a channel freezes has few moving blocks.)
+        self._live_rate = np.where(moving, np.maximum(self._move_rate, rate), self._live_rate)
+        self._move_rate += 0.3 * (rate - self._move_rate)
+        limit = np.where(
+            self._live_rate >= p.live_move_rate, p.stuck_samples, p.stuck_quiet_samples
+        )
         stuck = self._run >= limit
         if stuck.any() or self._fault["stuck"].any():
             out += self._set_faults(
-                "stuck", stuck, True, t, "readings bit-identical for too long (a frozen or dead channel)"
+                "stuck",
+                stuck,
+                True,
+                t,
+                "readings bit-identical for too long (a frozen or dead channel)",
             )
             out += self._set_faults("stuck", moving, False, t, "readings moving again")
         samples = min(self._filled, self._pos, 60)
@@ -1043,7 +1097,9 @@ class ShelfEventDetector:
                 # A noisy plate recovers when its last second is within the settling band.
                 w = recent[-p.settle_samples * 2 :]
                 span = w.max(axis=0) - w.min(axis=0)
-                calm = self._fault["noisy"] & (span <= np.maximum(p.band_abs_g, p.band_sigma * self._sigma))
+                calm = self._fault["noisy"] & (
+                    span <= np.maximum(p.band_abs_g, p.band_sigma * self._sigma)
+                )
                 if calm.any():
                     self._last_row = recent[-1]
                     out += self._set_faults("noisy", calm, False, t, "readings settled")

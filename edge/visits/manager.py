@@ -70,6 +70,7 @@ class VisitManager:
         self.waiting: list[str] = []  # visits opened with no track yet
         self.unclaimed: dict[int, float] = {}  # entrant track id -> birth time
         self.exited_tracks: set[int] = set()
+        self.retired: set[int] = set()  # lost tracks whose visit continued on a stitched track
         self.faults: dict[str, int] = {}
         self._next = 0
 
@@ -249,7 +250,11 @@ class VisitManager:
             if vid is None or old.track_id == history.track_id:
                 continue
             visit = self.visits[vid]
-            if visit.closed_t is not None or old.track_id not in visit.live_tracks:
+            if (
+                visit.closed_t is not None
+                or old.track_id in self.exited_tracks
+                or old.track_id in self.retired
+            ):
                 continue
             gap = history.first_t - old.last.t
             if not 0.05 <= gap <= self.params.stitch_window_s:
@@ -264,6 +269,7 @@ class VisitManager:
         _, _, old_id, vid = best
         visit = self.visits[vid]
         visit.live_tracks.discard(old_id)
+        self.retired.add(old_id)
         self._bind(visit, history.track_id, member=False)
         return vid
 
