@@ -18,14 +18,18 @@ from edge.eval import evaluate
 from edge.eval.scoring import combine
 from edge.replay.runner import replay_session
 from sim.generate import generate_session
-from sim.scenario import scenario_names
+from sim.scenario import load_scenario, scenario_names
 
 
-def run_one(job: tuple[str, int]) -> tuple[str, int, dict]:
-    scenario, seed = job
+def run_one(job: tuple[str, int, bool]) -> tuple[str, int, dict]:
+    scenario, seed, perfect = job
     with tempfile.TemporaryDirectory() as tmp:
         session, run = Path(tmp) / "s", Path(tmp) / "r"
-        generate_session(scenario, seed, session)
+        sc = load_scenario(scenario)
+        if perfect:  # ground-truth person tracks: isolates fusion from tracking errors
+            sc = sc.model_copy(deep=True)
+            sc.tracks.noise = "perfect"
+        generate_session(sc, seed, session)
         replay_session(session, run)
         return scenario, seed, evaluate(session, run)
 
@@ -36,9 +40,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--scenario", action="append")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--perfect-tracks", action="store_true", help="ground-truth person tracks instead"
+    )
     args = parser.parse_args()
     names = args.scenario or scenario_names()
-    jobs = [(name, seed) for name in names for seed in range(1, args.seeds + 1)]
+    jobs = [(n, seed, args.perfect_tracks) for n in names for seed in range(1, args.seeds + 1)]
     results: dict[str, list[dict]] = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         for scenario, seed, result in pool.map(run_one, jobs):
