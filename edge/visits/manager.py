@@ -29,8 +29,9 @@ class VisitParams:
     claim_wait_s: float = 6.0
     group_window_s: float = 12.0
     group_shares_cart: bool = True
-    stitch_radius_m: float = 2.0
-    stitch_window_s: float = 4.0
+    stitch_radius_m: float = 1.0  # plus walking distance over the gap (stitch_speed_mps x gap)
+    stitch_speed_mps: float = 1.5
+    stitch_window_s: float = 8.0
     exit_gone_s: float = 0.25  # a track last seen in the exit zone and missing this long has left
     lost_timeout_s: float = 45.0
 
@@ -260,7 +261,7 @@ class VisitManager:
             if not 0.05 <= gap <= self.params.stitch_window_s:
                 continue
             d = math.hypot(old.last.x - p.x, old.last.y - p.y)
-            if d <= self.params.stitch_radius_m:
+            if d <= self.params.stitch_radius_m + self.params.stitch_speed_mps * gap:
                 key = (d + 0.5 * gap, gap, old.track_id, vid)
                 if best is None or key < best:
                     best = key
