@@ -586,20 +586,7 @@ class World:
                 held[ev.id] = units
                 holder[ev.id] = ev.person
                 carts[payer[ev.person]][ev.product_id] += len(units)
-                plates = sorted({str(r) for u in units for r in u.shares}, key=_ref_key)
-                actions.append(
-                    TruthAction(
-                        ev.t_touch,
-                        ev.t_release,
-                        settled,
-                        ev.person,
-                        "pick",
-                        ev.product_id,
-                        len(units),
-                        plates,
-                        hand,
-                    )
-                )
+                actions.append(_truth_action(ev, "pick", units, settled, hand))
             else:
                 units = held.pop(ev.source or -1, [])
                 if not units or holder.get(ev.source or -1) != ev.person:
@@ -615,20 +602,7 @@ class World:
                     for unit in units:
                         stock.place_back(unit)
                 carts[payer[ev.person]][ev.product_id] -= len(units)
-                plates = sorted({str(r) for u in units for r in u.shares}, key=_ref_key)
-                actions.append(
-                    TruthAction(
-                        ev.t_touch,
-                        ev.t_release,
-                        settled,
-                        ev.person,
-                        "put",
-                        ev.product_id,
-                        len(units),
-                        plates,
-                        hand,
-                    )
-                )
+                actions.append(_truth_action(ev, "put", units, settled, hand))
         end_t = max((p.exit_t for p in self.plans), default=0.0) + 2.0
         return WorldResult(self.plans, stock, actions, carts, handling, true_weight, end_t)
 
@@ -640,6 +614,16 @@ class World:
             p.id: p.weight_g * float(1.0 + np.clip(rng.normal(0.0, err), -2.5 * err, 2.5 * err))
             for p in self.layout.config.products
         }
+
+
+def _truth_action(
+    ev: Intent, kind: str, units: list[Unit], settled: float, hand: str
+) -> TruthAction:
+    """The ground truth of an executed pick or put: the plates its units pressed on."""
+    plates = sorted({str(r) for u in units for r in u.shares}, key=_ref_key)
+    return TruthAction(
+        ev.t_touch, ev.t_release, settled, ev.person, kind, ev.product_id, len(units), plates, hand
+    )
 
 
 def _ref_key(text: str) -> tuple[int, ...]:
