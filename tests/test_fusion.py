@@ -139,3 +139,23 @@ def test_put_back_with_nobody_near_needs_review():
     carts["v7"].add(CartEvent("l1", 5.0, PRODUCT, 1, 0.9, {}))
     decision = Fusion(LAYOUT).decide(event(+WEIGHT), tracks, manager, carts)
     assert decision.visit_id is None
+
+
+def test_two_hands_on_a_two_unit_grab_share_it():
+    tracks, manager = world(
+        frames([shopper(1, PLATE, hand=True)], [shopper(2, PLATE, hand=True)]), {1: "v1", 2: "v2"}
+    )
+    two = (SimpleNamespace(product_id=PRODUCT, name="x", quantity=2, likelihood=0.97),)
+    decisions = Fusion(LAYOUT).decide_all(event(-2 * WEIGHT, candidates=two), tracks, manager, {})
+    assert sorted((d.visit_id, d.quantity) for d in decisions) == [("v1", 1), ("v2", 1)]
+    assert all(d.evidence["shared_grab"] == 2 for d in decisions)
+
+
+def test_one_hand_on_a_two_unit_grab_takes_both():
+    tracks, manager = world(
+        frames([shopper(1, PLATE, hand=True)], [shopper(2, NEIGHBOUR, hand=True)]),
+        {1: "v1", 2: "v2"},
+    )
+    two = (SimpleNamespace(product_id=PRODUCT, name="x", quantity=2, likelihood=0.97),)
+    decisions = Fusion(LAYOUT).decide_all(event(-2 * WEIGHT, candidates=two), tracks, manager, {})
+    assert [(d.visit_id, d.quantity) for d in decisions] == [("v1", 2)]

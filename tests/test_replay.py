@@ -131,7 +131,7 @@ def test_cli_replay_of_a_missing_session(tmp_path):
 
 def test_hold_policy_keeps_flagged_receipts_out_of_the_outbox(tmp_path):
     session = tmp_path / "session"
-    generate_session("same-product-same-moment", 1, session)
+    generate_session("three-at-shelf", 1, session)
     replay_session(session, tmp_path / "run", review_policy="hold")
     receipts = [
         json.loads(x) for x in (tmp_path / "run" / "receipts.jsonl").read_text().splitlines()

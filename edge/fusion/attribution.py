@@ -31,6 +31,10 @@ class FusionParams:
     review_confidence: float = 0.6  # a decision less confident than this flags the visit
     weight_tolerance: float = 0.08  # relative tolerance against the catalogue unit weight
     measured_weight_tolerance: float = 0.03  # against the weight measured when it was taken
+    # Several units leaving while several shoppers' hands were on those plates: one each.
+    shared_grab_hand_m: float = 0.1
+    shared_grab_min_frames: int = 2
+    shared_grab_confidence: float = 0.75
     weight_floor_g: float = 8.0
 
 
@@ -79,6 +83,7 @@ class Fusion:
             best_hand = math.inf
             best_body = math.inf
             hand_frames = 0
+            close_frames = 0
             for point in history.window(t0, t1):
                 best_body = min(best_body, distance_to_segment(point.x, point.y, a, b))
                 for hx, hy, hz in point.hands:
@@ -88,6 +93,8 @@ class Fusion:
                     best_hand = min(best_hand, d)
                     if d < 2 * p.hand_scale_m:
                         hand_frames += 1
+                    if d <= p.shared_grab_hand_m:
+                        close_frames += 1
             hand_score = (
                 math.exp(-((best_hand / p.hand_scale_m) ** 2)) if best_hand < math.inf else 0.0
             )
@@ -104,6 +111,7 @@ class Fusion:
                     "track_id": history.track_id,
                     "hand_distance_m": None if best_hand == math.inf else round(best_hand, 3),
                     "body_distance_m": None if best_body == math.inf else round(best_body, 3),
+                    "close_frames": close_frames,
                 }
         return result
 
@@ -164,6 +172,52 @@ class Fusion:
         return Decision(
             visit_id, top.product_id, top.quantity, confidence, evidence, hypotheses, reason
         )
+
+    def decide_all(
+        self, event: Any, tracks: TrackStore, visits: VisitManager, carts: dict[str, Cart]
+    ) -> list[Decision]:
+        """Like decide, but a multi-unit pick with several hands on the plates is shared out."""
+        decision = self.decide(event, tracks, visits, carts)
+        if decision.visit_id is None or decision.quantity < 2 or event.delta_grams > 0:
+            return [decision]
+        p = self.params
+        scores = self.visit_scores(event, tracks, visits)
+        hands = sorted(
+            (
+                (vid, s)
+                for vid, s in scores.items()
+                if s["hand_distance_m"] is not None
+                and s["hand_distance_m"] <= p.shared_grab_hand_m
+                and s["close_frames"] >= p.shared_grab_min_frames
+            ),
+            key=lambda kv: (-kv[1]["score"], kv[0]),
+        )
+        if len(hands) < 2:
+            return [decision]
+        takers = hands[: decision.quantity]
+        share, extra = divmod(decision.quantity, len(takers))
+        confidence = p.shared_grab_confidence * decision.evidence.get("product_likelihood", 1.0)
+        result = []
+        for i, (vid, s) in enumerate(takers):
+            evidence = decision.evidence | {
+                "track_id": s["track_id"],
+                "distance_m": s["hand_distance_m"],
+                "shared_grab": len(takers),
+                "confidence": round(confidence, 4),
+            }
+            quantity = share + (1 if i < extra else 0)
+            result.append(
+                Decision(
+                    vid,
+                    decision.product_id,
+                    quantity,
+                    confidence,
+                    evidence,
+                    decision.hypotheses,
+                    None,
+                )
+            )
+        return result
 
     def _decide_put(
         self,

@@ -14,7 +14,7 @@ from typing import Any
 
 from edge.carts.cart import Cart, CartEvent
 from edge.config.layout import StoreLayout
-from edge.fusion.attribution import Fusion, FusionParams
+from edge.fusion.attribution import Decision, Fusion, FusionParams
 from edge.journal.journal import AlreadySettled, Journal
 from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
@@ -159,7 +159,10 @@ class EdgeCore:
             self._settle(event["visit_id"])
 
     def _attribute(self, event: ShelfEvent) -> None:
-        decision = self.fusion.decide(event, self.tracks, self.visits, self.carts)
+        for decision in self.fusion.decide_all(event, self.tracks, self.visits, self.carts):
+            self._apply(event, decision)
+
+    def _apply(self, event: ShelfEvent, decision: Decision) -> None:
         if decision.visit_id is None:
             self.stats.unattributed_events += 1
             self._emit(
