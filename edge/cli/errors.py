@@ -26,11 +26,17 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, UserError) as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+        _print_error(exc)
         raise typer.Exit(1) from None
     except _session_error_types() as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+        _print_error(exc)
         raise typer.Exit(1) from None
+
+
+def _print_error(exc: BaseException) -> None:
+    # The message is the user's own text (paths, keys, values): never read it as rich markup.
+    stderr.print("[bold red]error:[/] ", end="", markup=True)
+    stderr.print(str(exc), markup=False)
 
 
 def _session_error_types() -> tuple[type[BaseException], ...]:
