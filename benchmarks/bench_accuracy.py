@@ -21,14 +21,14 @@ from sim.generate import generate_session
 from sim.scenario import load_scenario, scenario_names
 
 
-def run_one(job: tuple[str, int, bool]) -> tuple[str, int, dict]:
-    scenario, seed, perfect = job
+def run_one(job: tuple[str, int, str]) -> tuple[str, int, dict]:
+    scenario, seed, tracks = job
     with tempfile.TemporaryDirectory() as tmp:
         session, run = Path(tmp) / "s", Path(tmp) / "r"
         sc = load_scenario(scenario)
-        if perfect:  # ground-truth person tracks: isolates fusion from tracking errors
+        if tracks != "realistic":  # isolates fusion from (some) tracking errors
             sc = sc.model_copy(deep=True)
-            sc.tracks.noise = "perfect"
+            sc.tracks.noise = tracks
         generate_session(sc, seed, session)
         replay_session(session, run)
         return scenario, seed, evaluate(session, run)
@@ -41,11 +41,14 @@ def main() -> None:
     parser.add_argument("--scenario", action="append")
     parser.add_argument("--json", type=Path)
     parser.add_argument(
-        "--perfect-tracks", action="store_true", help="ground-truth person tracks instead"
+        "--tracks",
+        choices=["realistic", "no-swaps", "perfect"],
+        default="realistic",
+        help="person-track errors: as the scenarios say, without identity swaps, or none",
     )
     args = parser.parse_args()
     names = args.scenario or scenario_names()
-    jobs = [(n, seed, args.perfect_tracks) for n in names for seed in range(1, args.seeds + 1)]
+    jobs = [(n, seed, args.tracks) for n in names for seed in range(1, args.seeds + 1)]
     results: dict[str, list[dict]] = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         for scenario, seed, result in pool.map(run_one, jobs):

@@ -137,7 +137,11 @@ def _write_tracks(
                 hand = reach.hand_at(float(times[j]), body)
                 if hand is not None:
                     hands.setdefault((j, plan.person_id), []).append(hand)
-    params = TrackNoiseParams.perfect() if sc.tracks.noise == "perfect" else TrackNoiseParams()
+    params = {
+        "perfect": TrackNoiseParams.perfect(),
+        "no-swaps": replace(TrackNoiseParams(), swap_prob=0.0),
+        "realistic": TrackNoiseParams(),
+    }[sc.tracks.noise]
     observer = TrackObserver(params, np.random.default_rng([seed, 10]))
     for i in range(n):
         t = float(times[i])

@@ -128,8 +128,10 @@ class Sensors(_Strict):
 
 
 class Tracks(_Strict):
-    noise: Literal["realistic", "perfect"] = Field(
-        default="realistic", description="Person-track errors (realistic) or ground truth."
+    noise: Literal["realistic", "no-swaps", "perfect"] = Field(
+        default="realistic",
+        description="Person-track errors: realistic; realistic without identity swaps (to "
+        "measure what swaps cost); or perfect (ground truth).",
     )
     rate_hz: float = Field(default=10.0, gt=0, le=60, description="Track frames per second.")
 

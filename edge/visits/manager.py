@@ -52,6 +52,14 @@ class Visit:
     announced: bool = False  # visit_ended emitted
 
 
+def _recent_speed(history: TrackHistory, window_s: float = 0.6) -> float:
+    """Speed over the last `window_s` of a track, m/s (0 for a track seen once)."""
+    last = history.last
+    first = next((p for p in history.points if p.t >= last.t - window_s), last)
+    dt = last.t - first.t
+    return math.hypot(last.x - first.x, last.y - first.y) / dt if dt > 0 else 0.0
+
+
 class VisitManager:
     """Opens, binds and closes visits from reads and track updates; emits event dicts."""
 
@@ -143,7 +151,14 @@ class VisitManager:
         ]
         if not candidates:
             return None
-        return min(candidates, key=lambda h: (h.first_t, h.track_id))
+
+        def rank(h: TrackHistory) -> tuple[bool, float, float, int]:
+            # The tapper stands at the reader: inside the zone, not walking away (a group member
+            # who came in without a tap is already leaving the gate); then first come.
+            inside = any(point_in_polygon((h.last.x, h.last.y), z) for z in self.entry_zones)
+            return (not inside, round(_recent_speed(h), 1), h.first_t, h.track_id)
+
+        return min(candidates, key=rank)
 
     def _bind(self, visit: Visit, track_id: int, *, member: bool = True) -> None:
         visit.track_ids.add(track_id)
