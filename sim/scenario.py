@@ -219,7 +219,3 @@ def parse_scenario(text: str, *, source: str) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_issues(exc, source, positions, data)) from None
-
-
-def describe(name: str) -> str:
-    return load_scenario(name).description

@@ -14,7 +14,6 @@ import numpy as np
 from sim.paths import FloorRouter, Point
 
 SHOULDER_HEIGHT_M = 1.3
-HAND_REPORT_MIN_EXTENSION_M = 0.0  # a hand is reported for the whole reach
 
 
 @dataclass(frozen=True)
@@ -101,12 +100,6 @@ class TimelineBuilder:
             self.t += dist / self.speed
             self.pos = waypoint
             self._mark()
-
-    def step_to(self, goal: Point, seconds: float) -> None:
-        """A short direct move (a step sideways at a shelf), no routing."""
-        self.t += seconds
-        self.pos = goal
-        self._mark()
 
     def wait(self, seconds: float) -> None:
         if seconds > 0:

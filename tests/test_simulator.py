@@ -14,6 +14,7 @@ from edge.cli.main import app
 from edge.config import ConfigError
 from edge.config.layout import PlateRef, StoreLayout
 from edge.session.reader import Session
+from edge.session.summary import summarize
 from edge.shelf.protocol import FrameParser, SampleFrame
 from sim.generate import generate_session
 from sim.scenario import load_scenario, parse_scenario, scenario_names
@@ -253,6 +254,9 @@ def test_every_small_scenario_generates(tmp_path, name):
     assert truth is not None and truth.visits
     assert session.shelf_streams
     assert any(True for _ in session.iter_tracks())
+    summary = summarize(session)
+    assert summary["truth"]["visits"] == len(truth.visits)
+    assert all(s["crc_errors"] == 0 and s["frames_lost"] == 0 for s in summary["shelf"])
 
 
 @pytest.mark.slow

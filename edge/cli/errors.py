@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import typer
 from rich.console import Console
-
-T = TypeVar("T")
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -45,8 +42,3 @@ def _session_error_types() -> tuple[type[BaseException], ...]:
     except ImportError:
         return ()
     return (SessionError,)
-
-
-def run_guarded(func: Callable[[], T]) -> T:
-    with user_errors():
-        return func()
