@@ -3,8 +3,8 @@
 - Synthetic traces (a 9-plate shelf with known products) fed as PlateBlocks: one row per
   behaviour the detector must get right (edge/shelf/events.py, docs/shelf-events.md).
 - The decoder on frames built with the protocol encoder (tick anchoring, gaps, reboots, ...).
-- Real noise-only readings from a working store (AiFi, /work/shared/data): zero events and
-  exactly the two frozen channels flagged.
+- Real noise-only readings from a working store (AiFi, ../shared/data next to the checkout):
+  zero events and exactly the two frozen channels flagged.
 - Simulated sessions: event precision and recall against the ground-truth actions.
 """
 
