@@ -159,3 +159,18 @@ def test_cli_rejects_an_unknown_review_policy(one_shopper_session, tmp_path):
     )
     assert result.exit_code == 1
     assert "expected 'settle_and_flag' or 'hold'" in result.output
+
+
+def test_hand_over_moves_the_item_to_the_receivers_receipt(tmp_path):
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("handoff").model_copy(deep=True)
+    scenario.tracks.noise = "perfect"  # isolates the hand-over rule from track swaps
+    session = tmp_path / "session"
+    generate_session(scenario, 1, session)
+    replay_session(session, tmp_path / "run")
+    events = (tmp_path / "run" / "events.jsonl").read_text().splitlines()
+    assert sum('"handoff_from_visit"' in line for line in events) == 6  # 3 hand-overs x 2 lines
+    result = evaluate(session, tmp_path / "run")
+    assert result["overall"]["f1"] == 1.0
+    assert result["false_charges"] == 0

@@ -15,6 +15,7 @@ from typing import Any
 from edge.carts.cart import Cart, CartEvent
 from edge.config.layout import StoreLayout
 from edge.fusion.attribution import Decision, Fusion, FusionParams
+from edge.fusion.handoff import HandoffDetector
 from edge.journal.journal import AlreadySettled, Journal
 from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
@@ -64,6 +65,7 @@ class EdgeCore:
         self.tracks = TrackStore()
         self.visits = VisitManager(layout, visit_params)
         self.fusion = Fusion(layout, fusion_params)
+        self.handoffs = HandoffDetector(layout)
         self.carts: dict[str, Cart] = {}
         self.review: dict[str, list[str]] = {}
         self.stats = CoreStats()
@@ -129,6 +131,61 @@ class EdgeCore:
         born, ended = self.tracks.update(t, people)
         for out in self.visits.on_tracks(t, born, ended, self.tracks):
             self._on_visit_event(out)
+        for (track_a, track_b), distance in self.handoffs.update(t, self.tracks, self.visits):
+            self._hand_over(track_a, track_b, distance)
+
+    def _hand_over(self, track_a: int, track_b: int, distance: float) -> None:
+        """Move the item most recently taken by one of the two visits to the other's cart."""
+        va = self.visits.visit_of_track(track_a)
+        vb = self.visits.visit_of_track(track_b)
+        if va is None or vb is None:
+            return
+        recent = []
+        for giver, taker, track_from, track_to in (
+            (va, vb, track_a, track_b),
+            (vb, va, track_b, track_a),
+        ):
+            cart = self.carts.get(giver.visit_id)
+            held = cart.quantities() if cart else {}
+            for event in reversed(cart.events if cart else []):
+                if event.quantity > 0 and held.get(event.product_id, 0) > 0:
+                    if self.now - event.t <= self.handoffs.params.recent_pick_s:
+                        recent.append(
+                            (event.t, giver, taker, track_from, track_to, event.product_id)
+                        )
+                    break
+        if not recent:
+            return
+        _, giver, taker, track_from, track_to, product_id = max(recent, key=lambda r: r[0])
+        evidence = {
+            "handoff_from_visit": giver.visit_id,
+            "handoff_to_visit": taker.visit_id,
+            "track_from": track_from,
+            "track_to": track_to,
+            "hands_distance_m": round(distance, 3),
+        }
+        for visit, quantity in ((giver, -1), (taker, 1)):
+            self._line += 1
+            change = CartEvent(f"l{self._line:05d}", self.now, product_id, quantity, 0.8, evidence)
+            cart = self.carts[visit.visit_id]
+            applied = cart.add(change) if quantity > 0 else cart.remove(change)
+            if applied is None:
+                return
+            self.stats.cart_lines += 1
+            self._emit(
+                {
+                    "type": "cart_line_added" if quantity > 0 else "cart_line_removed",
+                    "t": self.now,
+                    "visit_id": visit.visit_id,
+                    "line_id": change.line_id,
+                    "product_id": product_id,
+                    "quantity": 1,
+                    "shelf_event_id": None,
+                    "t_shelf_settled": None,
+                    "confidence": 0.8,
+                    "evidence": evidence,
+                }
+            )
 
     def finish(self, t: float) -> None:
         """End of a replay: flush the parsers and detectors, close and settle open visits."""
