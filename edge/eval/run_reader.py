@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.session.errors import SessionError
+from edge.session.reader import load_json_row
 
 __all__ = [
     "RunCartLine",
@@ -156,13 +157,7 @@ def _rows(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             raise RunError(path, "empty line", line=lineno)
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RunError(path, f"not valid JSON: {exc.msg}", line=lineno) from None
-        if not isinstance(obj, dict):
-            raise RunError(path, "a row must be a JSON object", line=lineno)
-        yield lineno, obj
+        yield lineno, load_json_row(path, lineno, line, RunError)
 
 
 # --- parsers (text in, data out: usable on in-memory text in tests) ---------------------------

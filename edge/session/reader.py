@@ -283,13 +283,16 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             yield lineno, line
 
 
-def _loads(path: Path, lineno: int, line: str) -> dict[str, Any]:
+def load_json_row(
+    path: Path, lineno: int, line: str, error: type[SessionError] = SessionError
+) -> dict[str, Any]:
+    """One JSON-lines row as a dict; anything else raises `error` naming the file and line."""
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise SessionError(path, f"not valid JSON: {exc.msg}", line=lineno) from None
+        raise error(path, f"not valid JSON: {exc.msg}", line=lineno) from None
     if not isinstance(obj, dict):
-        raise SessionError(path, "a row must be a JSON object", line=lineno)
+        raise error(path, "a row must be a JSON object", line=lineno)
     return obj
 
 
@@ -300,7 +303,7 @@ def _is_number(value: Any) -> bool:
 def _frames(path: Path) -> Iterator[TrackFrame]:
     last_t = -math.inf
     for lineno, line in _lines(path):
-        obj = _loads(path, lineno, line)
+        obj = load_json_row(path, lineno, line)
         try:
             t = obj["t"]
             if not _is_number(t):
@@ -541,7 +544,7 @@ class Session:
         result: list[Read] = []
         last_t = -math.inf
         for lineno, line in _lines(path):
-            obj = _loads(path, lineno, line)
+            obj = load_json_row(path, lineno, line)
             try:
                 t, reader, kind, uid, event = (
                     obj["t"],
