@@ -9,10 +9,10 @@ folder is absent.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import AIFI_DIR
 
 from sim.loadcell import (
     COUNTS_MAX,
@@ -36,7 +36,7 @@ from sim.noise_report import (
     table_markdown,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "loadcell-noise-aifi"
+DATA = AIFI_DIR
 needs_real = pytest.mark.skipif(
     not DATA.is_dir(), reason=f"real load-cell recording not available at {DATA}"
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import AIFI_DIR
 
 from edge.config.layout import StoreLayout
 from edge.session import PlatesImportError, Session, SessionError
@@ -14,7 +15,7 @@ from edge.session.plates_import import import_plates, product_slug
 from edge.session.summary import summarize
 from edge.shelf.protocol import FrameParser, SampleFrame
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "loadcell-noise-aifi"
+DATA = AIFI_DIR
 PLANOGRAM = "planogram_gondola_4_shelf_3.csv"
 needs_data = pytest.mark.skipif(
     not (DATA / PLANOGRAM).is_file(),

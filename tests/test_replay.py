@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from shared_data import AIFI_DIR
 from typer.testing import CliRunner
 from walkout.v1 import events_pb2
 
@@ -85,7 +86,7 @@ def test_shelf_events_out_has_the_documented_fields(one_shopper_session, tmp_pat
 
 
 def test_noise_only_real_data_gives_no_events(tmp_path):
-    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "loadcell-noise-aifi"
+    data = AIFI_DIR
     if not data.is_dir():
         pytest.skip(f"real load-cell data not found at {data}")
     from edge.session.plates_import import import_plates

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import AIFI_DIR
 
 from edge.config import load_store_config_text
 from edge.config.layout import StoreLayout
@@ -32,7 +33,7 @@ from edge.shelf.protocol import BoardEncoder, encode_samples
 
 RATE = 60.0
 BLOCK = 6
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "loadcell-noise-aifi"
+DATA_DIR = AIFI_DIR
 
 # --------------------------------------------------------------------------------------------
 # A small synthetic store: one gondola, one shelf of 9 plates, products with known weights.

@@ -154,11 +154,7 @@ class Fusion:
         visit_id, best = ranked[0]
         visit_conf = best["score"] / total if total > 0 else 0.0
         confidence = visit_conf * float(top.likelihood)
-        evidence = base_evidence | {
-            "track_id": best["track_id"],
-            "distance_m": best["hand_distance_m"]
-            if best["hand_distance_m"] is not None
-            else best["body_distance_m"],
+        evidence = _evidence(base_evidence, best) | {
             "visit_confidence": round(visit_conf, 4),
             "product_likelihood": round(float(top.likelihood), 4),
             "confidence": round(confidence, 4),
@@ -258,11 +254,7 @@ class Fusion:
         total = sum(o[0] for o in options)
         score, visit_id, product_id, q, s, fit = options[0]
         confidence = score / total if total > 0 else 0.0
-        evidence = base_evidence | {
-            "track_id": s["track_id"],
-            "distance_m": s["hand_distance_m"]
-            if s["hand_distance_m"] is not None
-            else s["body_distance_m"],
+        evidence = _evidence(base_evidence, s) | {
             "weight_fit": round(fit, 4),
             "confidence": round(confidence, 4),
         }
@@ -311,3 +303,12 @@ class Fusion:
                     }
                 )
         return out
+
+
+def _evidence(base: dict[str, Any], score: dict[str, Any]) -> dict[str, Any]:
+    """Evidence of a visit's presence: its track and the hand (else body) distance."""
+    hand = score["hand_distance_m"]
+    return base | {
+        "track_id": score["track_id"],
+        "distance_m": hand if hand is not None else score["body_distance_m"],
+    }
