@@ -12,12 +12,13 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
 from edge.config import load_store_config_text, resolve_store
-from edge.config.layout import PlateRef, StoreLayout
+from edge.config.layout import PlateRef, StoreLayout, gondola_to_floor
 from edge.config.models import Shelf
 from edge.session.model import (
     GroundTruth,
@@ -33,6 +34,7 @@ from edge.session.writer import SessionWriter
 from edge.shelf.protocol import BoardEncoder
 from sim.loadcell import ShelfSensorModel, grams_to_counts, sample_plate_params
 from sim.scenario import Scenario, load_scenario
+from sim.shelf_load import ShelfRenderer
 from sim.track_noise import TrackNoiseParams, TrackObserver, TruePerson
 from sim.world import TAP_S, World, WorldResult
 
@@ -73,8 +75,6 @@ def generate_session(
     world.plan_all()
     result = world.execute()
     report("planning", 1.0)
-
-    from importlib.metadata import version
 
     writer = SessionWriter(
         out,
@@ -169,7 +169,7 @@ class _Board:
 
     key: tuple[int, int]
     shelf: Shelf
-    renderer: object
+    renderer: ShelfRenderer
     sensor: ShelfSensorModel
     encoder: BoardEncoder
     offsets: np.ndarray
@@ -182,8 +182,6 @@ class _Board:
 
 def _neighbour_gondolas(layout: StoreLayout) -> dict[int, set[int]]:
     """Gondolas whose footprints (almost) touch: back-to-back units share vibrations."""
-    from edge.config.layout import gondola_to_floor
-
     boxes = {}
     for g in layout.config.gondolas:
         pts = [gondola_to_floor(g, u, v) for u in (0, g.length_m) for v in (0, g.depth_m)]
@@ -317,7 +315,7 @@ def _board_frames(
         return []
     n = n_frames * spf
     times = board.phase_s + (first + np.arange(n)) / ctl.rate_hz
-    true_g = board.renderer.render(times)  # type: ignore[attr-defined]
+    true_g = board.renderer.render(times)
     starts, ends, levels = board.disturb
     disturbance = np.zeros(n)
     if len(starts):

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from edge.config.layout import PlateRef, StoreLayout, point_in_polygon
+from edge.config.layout import PlateRef, StoreLayout, gondola_to_floor, point_in_polygon
 from sim.paths import FloorRouter, Point
 from sim.scenario import Scenario
 from sim.shelf_load import Stock, Unit
@@ -158,8 +158,6 @@ class World:
         return self.layout.product_plates[product_id][0]
 
     def _floor_at(self, ref: PlateRef, u: float, v: float) -> Point:
-        from edge.config.layout import gondola_to_floor
-
         return gondola_to_floor(self.layout.gondolas[ref.gondola], u, v)
 
     def _stand_for(
