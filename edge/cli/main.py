@@ -10,7 +10,17 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from edge.cli import config_cmd, demo_cmd, edge_cmd, eval_cmd, session_cmd, sim_cmd
+from edge.cli import (
+    bench_cmd,
+    calibrate_cmd,
+    cloud_cmd,
+    config_cmd,
+    demo_cmd,
+    edge_cmd,
+    eval_cmd,
+    session_cmd,
+    sim_cmd,
+)
 
 app = typer.Typer(
     name="walkout",
@@ -23,6 +33,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(session_cmd.app, name="session")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(edge_cmd.app, name="edge")
+app.add_typer(calibrate_cmd.app, name="calibrate")
+app.add_typer(cloud_cmd.app, name="cloud")
+app.add_typer(bench_cmd.app, name="bench")
 app.command("eval")(eval_cmd.eval_command)
 app.command("demo")(demo_cmd.demo)
 

@@ -1,0 +1,1 @@
+"""Vision on the edge: camera model, detector, multi-camera tracking."""
