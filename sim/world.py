@@ -25,6 +25,8 @@ from sim.timeline import Timeline, TimelineBuilder
 T = TypeVar("T")
 
 TAP_S = 0.6
+GROUP_FOLLOW_S = 1.0  # a group member reaches the gate this long after the one before
+GROUP_SPACING_M = 0.45  # and stands this far behind them in the same lane
 ARM_REACH_M = 0.55  # how far sideways a standing shopper reaches along a shelf
 
 
@@ -69,6 +71,7 @@ class ShopperPlan:
     payer: int  # person id whose cart this shopper's items go to (group on one tap)
     timeline: Timeline
     taps: list[Tap] = field(default_factory=list)
+    gate_point: Point | None = None  # where the shopper stood at the entry gate
 
     @property
     def arrive_t(self) -> float:
@@ -171,6 +174,16 @@ class World:
     def _hand_target(self, ref: PlateRef, u: float) -> tuple[float, float, float]:
         x, y = self._floor_at(ref, u, 0.06)
         return (x, y, self.layout.shelves[(ref.gondola, ref.shelf)].height_m + 0.06)
+
+    def _behind(self, lane: Point, place: int, rng: np.random.Generator) -> Point:
+        """Where the `place`-th member of a group stands: in the tapper's lane, behind them (or
+        just ahead when the lane has no room behind: the tapper lets them through first)."""
+        zone = self.entry_gate.zone
+        x = lane[0] + float(rng.normal(0.0, 0.08))
+        for y in (lane[1] - GROUP_SPACING_M * place, lane[1] + GROUP_SPACING_M * place):
+            if point_in_polygon((x, y), zone):
+                return (x, y)
+        return lane
 
     def _gate_point(self, gate_zone: list[tuple[float, float]], rng: np.random.Generator) -> Point:
         xs = [p[0] for p in gate_zone]
@@ -312,10 +325,17 @@ class World:
     # --- shoppers -------------------------------------------------------------------------------
 
     def _new_plan(
-        self, person: int, arrive_t: float, rng: np.random.Generator, payer: int | None, tap: bool
+        self,
+        person: int,
+        arrive_t: float,
+        rng: np.random.Generator,
+        payer: int | None,
+        tap: bool,
+        start: Point | None = None,
     ) -> tuple[ShopperPlan, TimelineBuilder]:
         lo, hi = self.scenario.shopper.walk_speed_mps
-        start = self._gate_point(self.entry_gate.zone, rng)
+        if start is None:
+            start = self._gate_point(self.entry_gate.zone, rng)
         b = TimelineBuilder(self.router, arrive_t, start, float(rng.uniform(lo, hi)), rng)
         uid = hashlib.sha256(f"card-{self.seed}-{person}".encode()).hexdigest()[:14].upper()
         plan = ShopperPlan(
@@ -324,6 +344,7 @@ class World:
             card_uid=uid if tap else None,
             payer=person if payer is None else payer,
             timeline=b.timeline,
+            gate_point=start,
         )
         if tap and self.entry_gate.readers:
             plan.taps.append(Tap(arrive_t + 0.3, self.entry_gate.readers[0], uid))
@@ -383,9 +404,10 @@ class World:
         payer: int | None = None,
         tap: bool = True,
         extra_stops: int = 0,
+        start: Point | None = None,
     ) -> ShopperPlan:
         rng = np.random.default_rng([self.seed, 1, person])
-        plan, b = self._new_plan(person, arrive_t, rng, payer, tap)
+        plan, b = self._new_plan(person, arrive_t, rng, payer, tap, start)
         shopper = self.scenario.shopper
         carried_wrong: list[Intent] = []
         if rng.random() < shopper.leave_empty_probability:
@@ -512,8 +534,14 @@ class World:
             if grng.random() < sc.groups.probability:
                 size = int(grng.integers(sc.groups.size[0], sc.groups.size[1] + 1))
             leader = person
+            lane: Point | None = None
             for i in range(size):
-                plan = self.plan_random_shopper(person, t + 2.0 * i, payer=leader, tap=i == 0)
+                # Group members pass the gate in their tapper's lane, right behind them.
+                start = None if lane is None else self._behind(lane, i, grng)
+                plan = self.plan_random_shopper(
+                    person, t + GROUP_FOLLOW_S * i, payer=leader, tap=i == 0, start=start
+                )
+                lane = lane or plan.gate_point
                 exits.append(plan.exit_t)
                 person += 1
 

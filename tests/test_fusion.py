@@ -159,3 +159,46 @@ def test_one_hand_on_a_two_unit_grab_takes_both():
     two = (SimpleNamespace(product_id=PRODUCT, name="x", quantity=2, likelihood=0.97),)
     decisions = Fusion(LAYOUT).decide_all(event(-2 * WEIGHT, candidates=two), tracks, manager, {})
     assert [(d.visit_id, d.quantity) for d in decisions] == [("v1", 2)]
+
+
+def _drive(manager: VisitManager, tracks: TrackStore, script: list[tuple]) -> None:
+    """Feed (t, people) frames and (t, "tap", uid) entries in time order."""
+    for item in script:
+        if item[1] == "tap":
+            manager.on_read(item[0], "Virtual PCD 00 00", "card", item[2], "insert", tracks)
+        else:
+            born, ended = tracks.update(item[0], item[1])
+            manager.on_tracks(item[0], born, ended, tracks)
+
+
+def _entry_layout() -> tuple[float, float, float, float]:
+    zone = next(g.zone for g in LAYOUT.config.gates if g.kind == "entry")
+    xs, ys = [p[0] for p in zone], [p[1] for p in zone]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+@pytest.mark.parametrize(
+    ("member_lane", "expected"),
+    [("left", "v0001"), ("right", "v0002")],
+)
+def test_group_member_joins_the_tapper_in_its_lane(member_lane: str, expected: str) -> None:
+    # Two shoppers tap 0.4 s apart in two lanes; a third person without a tap comes through
+    # right behind one of them: they join that tapper's visit, not simply the latest one.
+    x0, x1, y0, y1 = _entry_layout()
+    left, right = x0 + 0.2 * (x1 - x0), x0 + 0.8 * (x1 - x0)
+    front, back = y0 + 0.7 * (y1 - y0), y0 + 0.1 * (y1 - y0)
+    member_x = left if member_lane == "left" else right
+    a, b = (1, left, front, ()), (2, right, front, ())
+    script: list[tuple] = [(0.9, [a]), (1.0, "tap", "AAAA"), (1.3, [a, b]), (1.4, "tap", "BBBB")]
+    for k in range(1, 40):  # both tappers walk in; the member arrives and follows
+        t = 1.4 + 0.1 * k
+        step = 0.04 * k
+        people = [(1, left, front + step, ()), (2, right, front + step, ())]
+        if t >= 2.0:
+            people.append((3, member_x, back + max(0.0, t - 3.0) * 0.8, ()))
+        script.append((round(t, 2), people))
+    tracks, manager = TrackStore(), VisitManager(LAYOUT)
+    _drive(manager, tracks, script)
+    assert manager.by_track[1] == "v0001"
+    assert manager.by_track[2] == "v0002"
+    assert manager.by_track[3] == expected

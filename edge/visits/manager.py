@@ -3,9 +3,11 @@
 Binding rules (all in session time, no wall clock):
 - A tap at an entry reader opens a visit and claims the earliest unclaimed track standing in (or
   near) the entry zone; if none is there yet, the next track born there within `claim_wait_s`.
-- A track born at the entry that nobody's tap claims before it walks out of the entry zone joins the
-  most recent visit opened within `group_window_s` (a group entering on one tap, if
-  `group_shares_cart`), else it is an unpaid track and counted as a fault.
+- A track born at the entry that nobody's tap claims before it walks out of the entry zone joins a
+  visit opened within `group_window_s` before it (a group entering on one tap, if
+  `group_shares_cart`): the one whose tapper stood nearest to where it appeared (group members pass
+  the gate in their tapper's lane), the most recent on a tie; else it is an unpaid track and counted
+  as a fault.
 - A track born away from the entry is a fragment of a track that was lost: it is stitched to the
   visit whose track ended most recently nearby.
 - A visit ends when its last track disappears inside the exit zone; one whose tracks are all lost
@@ -29,6 +31,7 @@ class VisitParams:
     claim_wait_s: float = 6.0
     group_window_s: float = 12.0
     group_shares_cart: bool = True
+    group_lane_m_per_s: float = 0.15  # trades lane distance against time since the tap
     stitch_radius_m: float = 1.0  # plus walking distance over the gap (stitch_speed_mps x gap)
     stitch_speed_mps: float = 1.5
     stitch_window_s: float = 8.0
@@ -50,6 +53,7 @@ class Visit:
     last_lost_t: float | None = None
     exit_tapped: bool = False
     announced: bool = False  # visit_ended emitted
+    gate_xy: tuple[float, float] | None = None  # where the tapper stood when the tap claimed them
 
 
 def _recent_speed(history: TrackHistory, window_s: float = 0.6) -> float:
@@ -127,7 +131,7 @@ class VisitManager:
         events: list[dict[str, Any]] = []
         track = self._claimable(tracks)
         if track is not None:
-            self._bind(visit, track.track_id)
+            self._bind(visit, track.track_id, tracks=tracks)
         else:
             self.waiting.append(visit.visit_id)
         events.append(
@@ -160,7 +164,12 @@ class VisitManager:
 
         return min(candidates, key=rank)
 
-    def _bind(self, visit: Visit, track_id: int, *, member: bool = True) -> None:
+    def _bind(
+        self, visit: Visit, track_id: int, *, member: bool = True, tracks: TrackStore | None = None
+    ) -> None:
+        if visit.gate_xy is None and tracks is not None and track_id in tracks.tracks:
+            first = tracks.tracks[track_id].points[0]
+            visit.gate_xy = (first.x, first.y)
         visit.track_ids.add(track_id)
         visit.live_tracks.add(track_id)
         if member:
@@ -177,7 +186,7 @@ class VisitManager:
             if self.at_entry(p.x, p.y):
                 if self.waiting:
                     visit = self.visits[self.waiting.pop(0)]
-                    self._bind(visit, history.track_id)
+                    self._bind(visit, history.track_id, tracks=tracks)
                     events.append(
                         {
                             "type": "visit_track",
@@ -210,7 +219,8 @@ class VisitManager:
                 not self.at_entry(history.last.x, history.last.y)
                 or t - self.unclaimed[tid] > self.params.claim_wait_s
             ):
-                visit = self._recent_visit(self.unclaimed[tid])
+                first = history.points[0]
+                visit = self._group_visit(self.unclaimed[tid], (first.x, first.y))
                 if visit is not None and self.params.group_shares_cart:
                     self._bind(visit, tid)
                     events.append(
@@ -242,8 +252,10 @@ class VisitManager:
         events.extend(self._close_due(t))
         return events
 
-    def _recent_visit(self, born_t: float) -> Visit | None:
-        """The visit a group member belongs to: the last one opened before they arrived."""
+    def _group_visit(self, born_t: float, born_xy: tuple[float, float]) -> Visit | None:
+        """The visit a group member belongs to: of those opened shortly before they arrived, the
+        one whose tapper stood nearest (same lane) and tapped most recently: each second since
+        the tap counts like `group_lane_m_per_s` metres of distance."""
         recent = [
             v
             for v in self.visits.values()
@@ -251,7 +263,13 @@ class VisitManager:
             and v.track_ids
             and 0 <= born_t - v.opened_t + 1.0 <= self.params.group_window_s
         ]
-        return max(recent, key=lambda v: (v.opened_t, v.visit_id)) if recent else None
+
+        def rank(v: Visit) -> tuple[float, float, str]:
+            gap = math.dist(v.gate_xy, born_xy) if v.gate_xy is not None else math.inf
+            cost = gap + self.params.group_lane_m_per_s * max(0.0, born_t - v.opened_t)
+            return (round(cost, 2), -v.opened_t, v.visit_id)
+
+        return min(recent, key=rank) if recent else None
 
     def _stitch(self, history: TrackHistory, tracks: TrackStore) -> str | None:
         """Bind a track born away from the entry to the visit whose track vanished nearby.
