@@ -21,7 +21,10 @@ from edge.visits.manager import VisitManager
 
 @dataclass(frozen=True)
 class FusionParams:
-    hand_scale_m: float = 0.22  # hand distance at which its evidence has fallen to 1/e
+    # Hand distance at which its evidence has fallen to 1/e: three times the hand position error
+    # (4 cm per axis). 0.22 m gave the same decisions but vaguer confidences: review 19.5 %
+    # instead of 12.1 % of visits on the crowded scenarios with perfect tracks.
+    hand_scale_m: float = 0.12
     body_scale_m: float = 0.7
     body_weight: float = 0.25  # a body nearby is this much weaker evidence than a hand
     height_tolerance_m: float = 0.2  # shelves are ~0.4 m apart: half of that tells them apart
