@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from edge.carts.cart import Cart, CartEvent
@@ -20,8 +21,11 @@ from edge.journal.journal import AlreadySettled, Journal
 from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
 from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
-from edge.tracks.store import TrackStore
+from edge.tracks.store import TrackStore, distance_to_segment
 from edge.visits.manager import VisitManager, VisitParams
+
+CARRIED_HAND_M = 0.15  # a hand this close to the plates' front edge is reaching into them
+CARRIED_WINDOW_S = 3.0  # ... within this long before the shelf's weight came to rest
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -65,6 +69,8 @@ class EdgeCore:
         self.tracks = TrackStore()
         self.visits = VisitManager(layout, visit_params)
         self.fusion = Fusion(layout, fusion_params)
+        for key, detector in self.detectors.items():
+            detector.carried_weights = partial(self._carried_weights, key)
         self.handoffs = HandoffDetector(layout)
         self.carts: dict[str, Cart] = {}
         self.review: dict[str, list[str]] = {}
@@ -214,6 +220,35 @@ class EdgeCore:
             elif reason == "end_of_session":
                 self.review.setdefault(event["visit_id"], []).append("no exit")
             self._settle(event["visit_id"])
+
+    def _carried_weights(
+        self, shelf: tuple[int, int], t: float, plate_ids: list[int]
+    ) -> list[float]:
+        """Unit weights of what shoppers with a hand at these plates just now are carrying.
+
+        Lets the shelf detector report an item left on a plate it was not taken from as soon as
+        it is stable, instead of holding it as a possible resting hand (docs/shelf-events.md).
+        """
+        gondola, shelf_id = shelf
+        a, b = self.fusion.front_segment(gondola, shelf_id, plate_ids)
+        height = self.layout.shelves[shelf].height_m
+        p = self.fusion.params
+        weights: list[float] = []
+        for history in self.tracks.recent():
+            near = any(
+                abs(hz - height) <= p.height_tolerance_m
+                and distance_to_segment(hx, hy, a, b) <= CARRIED_HAND_M
+                for point in history.window(t - CARRIED_WINDOW_S, t)
+                for hx, hy, hz in point.hands
+            )
+            visit = self.visits.visit_of_track(history.track_id) if near else None
+            cart = self.carts.get(visit.visit_id) if visit is not None else None
+            if cart is None:
+                continue
+            for product_id, quantity in sorted(cart.quantities().items()):
+                if quantity > 0:
+                    weights.append(self.fusion._held_unit_weight(cart, product_id)[0])
+        return weights
 
     def _attribute(self, event: ShelfEvent) -> None:
         for decision in self.fusion.decide_all(event, self.tracks, self.visits, self.carts):

@@ -37,6 +37,7 @@ How it works (docs/shelf-events.md has the full story and the measured figures):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +166,9 @@ class DetectorParams:
     max_holds: int = 8
     """Plateaus remembered per shelf while increases are held (split points to try)."""
     put_confirm_samples: int = 36
+    # An increase matching what a shopper reaching into these plates carries (see
+    # `carried_weights`) is reported once stable this long (1.2 s), not after put_hold_samples.
+    carried_confirm_samples: int = 72
     """Even an increase matching a recent removal must have been stable this long (0.6 s): a
     hand touching an item before lifting it presses with tens of grams, which can match a light
     item by chance; a touch ends within about a second, a put-back stays. Adds about 0.1 s to
@@ -334,6 +338,9 @@ class ShelfEventDetector:
         self.gondola = gondola
         self.shelf = shelf
         self.params = p = params
+        # Optional hint: unit weights (grams) carried by shoppers reaching into this shelf at a
+        # given time. Set by the pipeline; None keeps the detector purely weight-based.
+        self.carried_weights: Callable[[float, list[int]], Sequence[float]] | None = None
         cfg = layout.shelves[(gondola, shelf)]
         refs = layout.shelf_plate_refs(gondola, shelf)
         self.plate_ids: list[int] = [r.plate for r in refs]
@@ -687,7 +694,10 @@ class ShelfEventDetector:
                 part.delta > 0
                 and not final
                 and stable_for < p.put_hold_samples
-                and not (stable_for >= p.put_confirm_samples and self._match_put(part))
+                and not (
+                    stable_for >= p.put_confirm_samples
+                    and (self._match_put(part) or self._match_carried(part, t_now, stable_for))
+                )
             ):
                 # Maybe a hand resting on the shelf: hold, remembering the plateau.
                 self._remember_hold(part, t_now)
@@ -914,6 +924,20 @@ class ShelfEventDetector:
             + (p.hidden_rel_sigma * units * (1.0 - v)) ** 2
         )
         return np.exp(-0.5 * (mag - expected) ** 2 / var)
+
+    def _match_carried(self, part: _Part, t_now: float, stable_for: int) -> bool:
+        """Does this increase weigh what a shopper reaching into this shelf is carrying?
+
+        The hint comes from outside (the carts of visits with a hand at this shelf, see
+        `carried_weights`): an item taken elsewhere and left here is then reported after
+        `put_confirm_samples` instead of `put_hold_samples`.
+        """
+        p = self.params
+        if self.carried_weights is None or stable_for < p.carried_confirm_samples:
+            return False
+        tol = max(p.put_match_abs_g, p.put_match_rel * part.delta)
+        plates = [self.plate_ids[i] for i in range(part.lo, part.hi + 1)]
+        return any(abs(part.delta - w) <= tol for w in self.carried_weights(t_now, plates))
 
     def _match_put(self, part: _Part) -> bool:
         """Does this increase return units of a recent removal from the same plates?"""
