@@ -344,6 +344,37 @@ def test_latency_of_a_plain_pick(layout: StoreLayout) -> None:
     assert ev.t_detected <= 4.6 + 0.2 + 0.6 + 0.5
 
 
+@pytest.mark.parametrize(
+    ("carried", "reported_within_s"),
+    [(None, 8.5), ([310.0], 2.2), ([120.0, 700.0], 8.5)],
+)
+def test_item_from_elsewhere_is_reported_early_only_if_a_shopper_carries_it(
+    layout: StoreLayout, carried: list[float] | None, reported_within_s: float
+) -> None:
+    """An increase nobody took from here is held as a possible resting hand (8 s), unless the
+    pipeline says a shopper reaching into those plates carries one unit of that weight."""
+    det = ShelfEventDetector(layout, 1, 1)
+    asked: list[list[int]] = []
+    if carried is not None:
+        weights = carried
+
+        def hint(t: float, plates: list[int]) -> list[float]:
+            asked.append(plates)
+            return weights
+
+        det.carried_weights = hint
+    events: list[ShelfEvent] = []
+    for block in Trace(20).put({5: 305.0}, 3.0).blocks():
+        events += [o for o in det.feed(block) if isinstance(o, ShelfEvent)]
+    (ev,) = events
+    assert ev.delta_grams == pytest.approx(305.0, abs=8.0)
+    assert ev.t_detected - ev.t_end <= reported_within_s
+    if reported_within_s > 8.0:
+        assert ev.t_detected - ev.t_end >= 6.0  # held
+    if carried is not None:
+        assert asked and all(5 in plates for plates in asked)
+
+
 def test_candidates_prefer_own_plates_and_are_normalised(layout: StoreLayout) -> None:
     events, _ = detect(layout, Trace(10).pick({1: 100}, 4.0).blocks())
     (ev,) = events
