@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edge.config import load_store_config_text, resolve_store
 from edge.config.layout import PlateRef, StoreLayout, gondola_to_floor
-from edge.config.models import Shelf
+from edge.config.models import Shelf, StoreConfig
 from edge.session.model import (
     GroundTruth,
     PersonObs,
@@ -37,6 +38,10 @@ from sim.scenario import Scenario, load_scenario
 from sim.shelf_load import ShelfRenderer
 from sim.track_noise import TrackNoiseParams, TrackObserver, TruePerson
 from sim.world import TAP_S, World, WorldResult
+
+if TYPE_CHECKING:
+    from edge.vision.camera import CameraModel
+    from sim.render.video import CameraOptions
 
 CHUNK_FRAMES = 10  # board frames rendered per step: bounds memory, keeps numpy calls large
 STATUS_PERIOD_S = 10.0
@@ -62,14 +67,18 @@ def generate_session(
     store: str | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    cameras: CameraOptions | None = None,
 ) -> GenerateResult:
-    """Simulate a scenario and write the session directory `out`."""
+    """Simulate a scenario and write the session directory `out`; with `cameras`, also render
+    every camera of the store's rig into the session (docs/cameras.md)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     source, config_text = resolve_store(store or sc.store)
     config = load_store_config_text(config_text, source=source)
     layout = StoreLayout(config)
     report = progress or (lambda stage, fraction: None)
 
+    # A camera rig that cannot be loaded fails before anything is written.
+    rig = _camera_rig(config, store or sc.store) if cameras is not None else {}
     report("planning", 0.0)
     world = World(layout, sc, seed)
     world.plan_all()
@@ -82,16 +91,37 @@ def generate_session(
         start_time_unix=sc.start_time_unix,
         session_id=f"sim-{config.store.id}-{sc.name}-{seed}",
         created_by=f"walkout-sim {version('walkout')} scenario={sc.name} seed={seed}",
-        extra={"scenario": sc.name, "seed": seed, "store": store or sc.store},
+        extra={
+            "scenario": sc.name,
+            "seed": seed,
+            "store": store or sc.store,
+            # Only with cameras: sessions without keep their exact bytes.
+            **({"cameras": cameras.describe()} if cameras is not None else {}),
+        },
         overwrite=overwrite,
     )
     with writer:
         _write_reads(writer, result)
         _write_tracks(writer, result, sc, seed, report)
         _write_shelves(writer, layout, result, sc, seed, report)
+        if cameras is not None:
+            from sim.render.video import write_cameras  # OpenCV only when cameras are wanted
+
+            write_cameras(writer, layout, rig, result, seed, cameras, report)
         writer.write_truth(_ground_truth(result, layout))
         path = writer.close(duration_s=round(result.end_t, 3))
     return GenerateResult(path, result.end_t, len(result.plans), len(result.actions))
+
+
+def _camera_rig(config: StoreConfig, store: str) -> dict[str, CameraModel]:
+    """The store's cameras from their calibration files (relative to the config file); a camera
+    without one gets the simulated rig's (sim/render/rig.py)."""
+    from edge.vision.rig import config_dir, load_rig
+    from sim.render.rig import store_rig
+
+    rig = load_rig(config, config_dir(store), require_all=False)
+    generated = {c.camera_id: c for c in store_rig(config)}
+    return {cam.id: rig.get(cam.id) or generated[cam.id] for cam in config.cameras}
 
 
 # --- gate reads -------------------------------------------------------------------------------

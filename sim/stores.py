@@ -214,7 +214,8 @@ def build_preset(spec: PresetSpec) -> dict[str, Any]:
                 "id": f"cam-{ci}",
                 "source": f"rtsp://cam-{ci}.store.local/stream1",
                 "fps": 15.0,
-                "calibration": f"calibration/cam-{ci}.yaml",
+                # One folder per preset: the presets share edge/config/stores/.
+                "calibration": f"calibration/{spec.name}/cam-{ci}.yaml",
             }
             for ci in range(1, spec.cameras + 1)
         ],
@@ -292,6 +293,21 @@ def render_preset(name: str) -> str:
     return header + body
 
 
+def render_calibrations(name: str) -> dict[str, str]:
+    """Calibration files of a preset's cameras (path relative to PRESETS_DIR -> YAML text):
+    the simulated ceiling rig of sim/render/rig.py."""
+    from edge.config.models import StoreConfig
+    from sim.render.rig import store_rig
+
+    config = StoreConfig.model_validate(build_preset(PRESETS[name]))
+    rig = {cam.camera_id: cam for cam in store_rig(config)}
+    return {
+        cam.calibration: yaml.safe_dump(rig[cam.id].to_dict(), sort_keys=False)
+        for cam in config.cameras
+        if cam.calibration
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help="write edge/config/stores/*.yaml")
@@ -301,6 +317,9 @@ def main() -> None:
         if args.write:
             (PRESETS_DIR / f"{name}.yaml").write_text(text, encoding="utf-8")
             print(f"wrote {PRESETS_DIR / f'{name}.yaml'} ({len(text)} bytes)")
+            for rel, calibration in render_calibrations(name).items():
+                (PRESETS_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
+                (PRESETS_DIR / rel).write_text(calibration, encoding="utf-8")
         else:
             print(text)
 

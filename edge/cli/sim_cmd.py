@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from edge.cli.errors import user_errors
+
+if TYPE_CHECKING:
+    from sim.render.video import CameraOptions
 
 app = typer.Typer(
     help="Simulate a store: scenarios in, recorded sessions out.", no_args_is_help=True
@@ -35,18 +39,142 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same session bytes."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing session."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    cameras: bool = typer.Option(
+        False, "--cameras", help="Also render the store's ceiling cameras (docs/cameras.md)."
+    ),
+    camera_size: str | None = typer.Option(
+        None, "--camera-size", help="Camera frame size WIDTHxHEIGHT; default: the calibration's."
+    ),
+    camera_fps: float | None = typer.Option(
+        None, "--camera-fps", help="Camera frame rate; default: each camera's fps in the config."
+    ),
+    camera_drop: float = typer.Option(
+        0.01, "--camera-drop", help="Fraction of frames each camera drops (0 to 1)."
+    ),
 ) -> None:
     """Simulate a scenario and write a recorded session with ground truth."""
+    from edge.cli.errors import UserError
     from edge.cli.progress import stage_progress
+    from edge.vision.rig import RigError
     from sim.generate import generate_session
 
+    with user_errors():
+        options = _camera_options(cameras, camera_size, camera_fps, camera_drop)
+    stages = ["planning", "tracks", "shelves"] + (["cameras"] if cameras else [])
     started = time.perf_counter()
-    with user_errors(), stage_progress(["planning", "tracks", "shelves"], disable=quiet) as report:
-        result = generate_session(
-            scenario, seed, out, store=store, overwrite=overwrite, progress=report
-        )
+    with user_errors(), stage_progress(stages, disable=quiet) as report:
+        try:
+            result = generate_session(
+                scenario,
+                seed,
+                out,
+                store=store,
+                overwrite=overwrite,
+                progress=report,
+                cameras=options,
+            )
+        except RigError as exc:  # a camera's calibration file: the user's to fix
+            raise UserError(str(exc)) from None
     typer.echo(
         f"wrote {result.path}: {result.duration_s:.0f} s of store time, "
         f"{result.shoppers} shoppers, "
         f"{result.actions} true actions, in {time.perf_counter() - started:.1f} s"
+    )
+
+
+def _camera_options(
+    cameras: bool, size: str | None, fps: float | None, drop: float
+) -> CameraOptions | None:
+    """The --camera* options of `sim generate`, checked."""
+    from edge.cli.errors import UserError
+    from sim.render.video import CameraOptions
+
+    if not cameras:
+        return None
+    image_size = None
+    if size is not None:
+        try:
+            w, h = (int(v) for v in size.lower().split("x"))
+            if w < 16 or h < 16:
+                raise ValueError
+        except ValueError:
+            raise UserError(
+                f"--camera-size {size!r}: expected WIDTHxHEIGHT, e.g. 640x480"
+            ) from None
+        image_size = (w, h)
+    if fps is not None and not 0 < fps <= 120:
+        raise UserError(f"--camera-fps {fps}: must be above 0 and at most 120")
+    if not 0.0 <= drop < 1.0:
+        raise UserError(f"--camera-drop {drop}: must be at least 0 and below 1")
+    return CameraOptions(fps=fps, image_size=image_size, drop_rate=drop)
+
+
+@app.command()
+def live(
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for the live interfaces: pty links, tracks.sock, store.yaml."
+    ),
+    scenario: str | None = typer.Option(
+        None, "--scenario", help="Named scenario or scenario YAML file to simulate and play."
+    ),
+    session: Path | None = typer.Option(
+        None, "--session", help="Play this recorded session instead of simulating one."
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="Store preset or config file; default: the scenario's store."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the simulation."),
+    wait: float = typer.Option(
+        30.0,
+        "--wait",
+        help="Seconds to wait for `walkout edge run` to connect before playing (0: start now).",
+    ),
+    until: float | None = typer.Option(
+        None, "--until", help="Stop playing at this session time, seconds (default: the end)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+) -> None:
+    """Play a scenario in real time into pty serial ports, virtual PC/SC cards and a track socket;
+    then run `walkout edge run --config OUT/store.yaml` (docs/live.md)."""
+    import signal
+    import threading
+
+    from edge.cli.errors import UserError
+    from sim.live.player import LivePlayer
+
+    with user_errors():
+        if (scenario is None) == (session is None):
+            raise UserError("give exactly one of --scenario and --session")
+        if session is None:
+            from sim.generate import generate_session
+
+            session = out / "session"
+            assert scenario is not None
+            result = generate_session(scenario, seed, session, store=store, overwrite=True)
+            typer.echo(f"simulated {result.duration_s:.0f} s, {result.shoppers} shoppers")
+        player = LivePlayer(session, out)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    typer.echo(f"config {player.config_path}", err=False)
+    try:
+        if wait > 0:
+            typer.echo(
+                f"waiting up to {wait:.0f} s for the edge to connect to {player.tracks.path}"
+            )
+            if player.wait_for_client(wait):
+                stop.wait(1.0)  # the edge opens its serial ports at the same moment
+        typer.echo("playing", err=False)
+        stats = player.play(
+            stop=stop,
+            until_s=until,
+            on_progress=None if quiet else lambda t: typer.echo(f"t={t:.0f} s"),
+        )
+    finally:
+        player.close()
+    typer.echo(
+        f"played {stats.shelf_chunks} shelf chunks ({stats.shelf_bytes_dropped} bytes dropped), "
+        f"{stats.reads} reads, {stats.track_frames} track frames; max lag "
+        f"{stats.max_lag_s * 1000:.1f} ms"
+        + (f"; card errors: {len(stats.card_errors)}" if stats.card_errors else "")
     )

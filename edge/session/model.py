@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "CAMERA_BOX_CLASSES",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "READ_EVENTS",
@@ -22,6 +23,9 @@ __all__ = [
     "STREAM_KIND_TRACKS",
     "WSR_HEADER",
     "WSR_RECORD_HEADER_SIZE",
+    "CameraBox",
+    "CameraTruthFrame",
+    "CameraTruthInfo",
     "GroundTruth",
     "Manifest",
     "PersonObs",
@@ -45,7 +49,8 @@ WSR_RECORD_HEADER_SIZE = 12  # <d t, <I length
 STREAM_KIND_SHELF = "shelf-serial"
 STREAM_KIND_READS = "reads"
 STREAM_KIND_TRACKS = "person-tracks"
-STREAM_KIND_CAMERA = "camera-video"  # reserved in v1: named and documented, not written yet
+STREAM_KIND_CAMERA = "camera-video"  # MJPG .avi + frames.csv per camera (docs/session-format.md)
+CAMERA_BOX_CLASSES = ("person", "hand")
 
 READ_KINDS = ("card", "tag")
 READ_EVENTS = ("insert", "remove")
@@ -166,8 +171,19 @@ class StreamInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class CameraTruthInfo:
+    """Where one camera's ground-truth boxes live (truth/cameras/<id>.boxes.jsonl)."""
+
+    camera: str
+    path: str
+    records: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class TruthInfo:
-    """Where the ground truth lives, with sizes and hashes; positions are optional."""
+    """Where the ground truth lives, with sizes and hashes; positions and cameras are optional."""
 
     path: str
     bytes: int
@@ -176,6 +192,29 @@ class TruthInfo:
     positions_records: int | None = None
     positions_bytes: int | None = None
     positions_sha256: str | None = None
+    cameras: tuple[CameraTruthInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CameraBox:
+    """One object in one camera frame: ``cls`` "person" (head, shoulders, torso, legs seen from
+    above) or "hand"; ``box`` (x1, y1, x2, y2) pixels, the tight box of its visible pixels;
+    ``visible`` the fraction of its silhouette that is visible (0-1]; ``side`` for hands."""
+
+    cls: str
+    person_id: int
+    box: tuple[float, float, float, float]
+    visible: float
+    side: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CameraTruthFrame:
+    """The true boxes of one recorded camera frame (``frame_index`` as in frames.csv)."""
+
+    frame_index: int
+    t: float
+    boxes: tuple[CameraBox, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

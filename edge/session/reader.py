@@ -19,15 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 from edge.session.errors import SessionError
 from edge.session.model import (
+    CAMERA_BOX_CLASSES,
     FORMAT_NAME,
     FORMAT_VERSION,
     READ_EVENTS,
     READ_KINDS,
+    STREAM_KIND_CAMERA,
     STREAM_KIND_READS,
     STREAM_KIND_SHELF,
     STREAM_KIND_TRACKS,
     WSR_HEADER,
     WSR_RECORD_HEADER_SIZE,
+    CameraBox,
+    CameraTruthFrame,
+    CameraTruthInfo,
     GroundTruth,
     Manifest,
     PersonObs,
@@ -42,7 +47,10 @@ from edge.session.model import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from edge.config.models import StoreConfig
+    from edge.vision.camera import CameraModel
 
 __all__ = ["Session", "iter_wsr", "parse_manifest"]
 
@@ -201,6 +209,12 @@ def parse_manifest(file: Path, text: str) -> Manifest:
         elif kind == STREAM_KIND_TRACKS:
             rate = float(s.get("rate_hz", _NUMBER))
             known.add("rate_hz")
+        elif kind == STREAM_KIND_CAMERA:
+            # The frame-times file is required; its path must stay inside the session.
+            s.rel_path("frames_path")
+            s.count("frames_bytes")
+            s.get("frames_sha256", str)
+            s.rel_path("calibration_path", optional=True)
         streams.append(
             StreamInfo(
                 name=name,
@@ -223,6 +237,18 @@ def parse_manifest(file: Path, text: str) -> Manifest:
     if raw_truth is not None:
         tf = _Fields(file, raw_truth, "truth")
         positions = tf.rel_path("positions", optional=True)
+        cameras = []
+        for ci, item in enumerate(tf.get("cameras", list, optional=True) or []):
+            cf = _Fields(file, item, f"truth.cameras.{ci}")
+            cameras.append(
+                CameraTruthInfo(
+                    camera=cf.get("camera", str),
+                    path=cf.rel_path("path"),
+                    records=cf.count("records"),
+                    bytes=cf.count("bytes"),
+                    sha256=cf.get("sha256", str),
+                )
+            )
         truth = TruthInfo(
             path=tf.rel_path("path"),
             bytes=tf.count("bytes"),
@@ -231,6 +257,7 @@ def parse_manifest(file: Path, text: str) -> Manifest:
             positions_records=tf.count("positions_records", optional=positions is None),
             positions_bytes=tf.count("positions_bytes", optional=positions is None),
             positions_sha256=tf.get("positions_sha256", str, optional=positions is None),
+            cameras=tuple(cameras),
         )
     return Manifest(
         format=fmt,
@@ -254,16 +281,18 @@ def _listed_files(manifest: Manifest) -> list[tuple[str, int, str]]:
     files = [(manifest.config, manifest.config_bytes, manifest.config_sha256)]
     for s in manifest.streams:
         files.append((s.path, s.bytes, s.sha256))
-        # Camera streams (reserved) carry a second file: the frame timestamps.
-        fp, fb, fs = (s.extra.get(k) for k in ("frames_path", "frames_bytes", "frames_sha256"))
-        if isinstance(fp, str) and isinstance(fb, int) and isinstance(fs, str):
-            files.append((fp, fb, fs))
+        # Camera streams carry the frame timestamps and, optionally, the calibration file.
+        for prefix in ("frames", "calibration"):
+            fp, fb, fs = (s.extra.get(f"{prefix}_{k}") for k in ("path", "bytes", "sha256"))
+            if isinstance(fp, str) and isinstance(fb, int) and isinstance(fs, str):
+                files.append((fp, fb, fs))
     if manifest.truth is not None:
         t = manifest.truth
         files.append((t.path, t.bytes, t.sha256))
         if t.positions is not None:
             assert t.positions_bytes is not None and t.positions_sha256 is not None
             files.append((t.positions, t.positions_bytes, t.positions_sha256))
+        files += [(c.path, c.bytes, c.sha256) for c in t.cameras]
     return files
 
 
@@ -442,6 +471,23 @@ class _TruthParser:
         return GroundTruth(visits=tuple(visits), actions=tuple(actions), receipts=tuple(receipts))
 
 
+def _camera_truth_rows(path: Path) -> Iterator[CameraTruthFrame]:
+    for lineno, line in _lines(path):
+        obj = load_json_row(path, lineno, line)
+        try:
+            boxes = []
+            for b in obj["boxes"]:
+                x1, y1, x2, y2 = (float(v) for v in b["box"])
+                if b["cls"] not in CAMERA_BOX_CLASSES:
+                    raise ValueError(f"class {b['cls']!r} is not one of {CAMERA_BOX_CLASSES}")
+                side = b.get("side")
+                box = (x1, y1, x2, y2)
+                boxes.append(CameraBox(b["cls"], int(b["id"]), box, float(b["visible"]), side))
+            yield CameraTruthFrame(int(obj["frame_index"]), float(obj["t"]), tuple(boxes))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SessionError(path, f"not a camera truth row: {exc}", line=lineno) from None
+
+
 # --- the session ------------------------------------------------------------------------------
 
 
@@ -600,6 +646,95 @@ class Session:
         if info is None or info.positions is None:
             return iter(())
         return _frames(self.path / info.positions)
+
+    # --- cameras ------------------------------------------------------------------------------
+
+    @property
+    def camera_streams(self) -> list[StreamInfo]:
+        """The camera-video streams, sorted by name."""
+        return self._manifest.streams_of_kind(STREAM_KIND_CAMERA)
+
+    def camera_stream(self, camera_id: str) -> StreamInfo:
+        """The camera-video stream of one camera (by the config's camera id)."""
+        for s in self.camera_streams:
+            if s.extra.get("camera_id") == camera_id or s.name == f"cameras/{camera_id}":
+                return s
+        have = ", ".join(str(s.extra.get("camera_id", s.name)) for s in self.camera_streams)
+        raise KeyError(f"no camera {camera_id!r} in this session (have: {have or 'none'})")
+
+    def camera_frames(self, camera_id: str) -> list[tuple[int, float]]:
+        """(frame_index, t) of every recorded frame of a camera, from its frames.csv. Gaps in
+        frame_index are frames the camera dropped."""
+        info = self.camera_stream(camera_id)
+        path = self.path / str(info.extra["frames_path"])
+        rows: list[tuple[int, float]] = []
+        last_i, last_t = -1, -math.inf
+        for lineno, line in _lines(path):
+            parts = line.rstrip("\n").split(",")
+            try:
+                if len(parts) != 2:
+                    raise ValueError
+                index, t = int(parts[0]), float(parts[1])
+            except ValueError:
+                raise SessionError(
+                    path, f"expected 'frame_index,t', got {line.rstrip()!r}", line=lineno
+                ) from None
+            if index <= last_i or not math.isfinite(t) or t < last_t:
+                raise SessionError(
+                    path,
+                    f"frame {index} at t={t} is not after frame {last_i} at t={last_t}",
+                    line=lineno,
+                )
+            last_i, last_t = index, t
+            rows.append((index, t))
+        if len(rows) != info.records:
+            raise SessionError(path, f"has {len(rows)} frames, {MANIFEST} records {info.records}")
+        return rows
+
+    def iter_camera(self, camera_id: str) -> Iterator[tuple[float, np.ndarray]]:
+        """(t, frame) of every recorded frame of a camera, frames as (H, W, 3) uint8 BGR,
+        decoded with OpenCV. A video that ends early or cannot be decoded raises SessionError
+        naming the .avi."""
+        import cv2
+
+        info = self.camera_stream(camera_id)
+        frames = self.camera_frames(camera_id)
+        path = self.path / info.path
+        cap = cv2.VideoCapture(str(path))
+        try:
+            if not cap.isOpened():
+                raise SessionError(path, "OpenCV cannot open this video (corrupt or not MJPG)")
+            for n, (_index, t) in enumerate(frames):
+                ok, image = cap.read()
+                if not ok or image is None:
+                    raise SessionError(
+                        path,
+                        f"video ends or cannot be decoded at frame {n} of {len(frames)} "
+                        f"(corrupt or truncated)",
+                    )
+                yield t, image
+        finally:
+            cap.release()
+
+    def camera_model(self, camera_id: str) -> CameraModel | None:
+        """The camera's calibration as recorded with the session, or None when not recorded."""
+        from edge.vision.camera import CalibrationFileError, CameraModel
+
+        rel = self.camera_stream(camera_id).extra.get("calibration_path")
+        if not isinstance(rel, str):
+            return None
+        try:
+            return CameraModel.load(self.path / rel)
+        except CalibrationFileError as exc:
+            raise SessionError(self.path / rel, str(exc)) from None
+
+    def iter_camera_truth(self, camera_id: str) -> Iterator[CameraTruthFrame]:
+        """True boxes per recorded frame of a camera; empty if the session has none."""
+        info = self._manifest.truth
+        entry = next((c for c in info.cameras if c.camera == camera_id), None) if info else None
+        if entry is None:
+            return iter(())
+        return _camera_truth_rows(self.path / entry.path)
 
     # --- integrity ----------------------------------------------------------------------------
 

@@ -226,6 +226,91 @@ class CameraModel:
         return cls.from_dict(data, where=str(path))
 
 
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """A camera's intrinsics without a pose: what `walkout calibrate camera` writes.
+
+    Same file layout as :meth:`CameraModel.to_dict` with ``extrinsics: null``; the loader also
+    reads a full calibration file (its pose is ignored), so the floor step can be re-run.
+    """
+
+    camera_id: str
+    image_size: tuple[int, int]  # (width, height) in pixels
+    camera_matrix: np.ndarray  # 3x3 float64
+    dist_coeffs: np.ndarray  # (4,), (5,) or (8,) float64
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def with_pose(
+        self, rvec: np.ndarray, tvec: np.ndarray, meta: dict[str, Any] | None = None
+    ) -> CameraModel:
+        """The full camera model with a store -> camera pose (metres)."""
+        return CameraModel(
+            camera_id=self.camera_id,
+            image_size=self.image_size,
+            camera_matrix=self.camera_matrix,
+            dist_coeffs=self.dist_coeffs,
+            rvec=np.asarray(rvec, dtype=np.float64).reshape(3),
+            tvec=np.asarray(tvec, dtype=np.float64).reshape(3),
+            meta=dict(self.meta if meta is None else meta),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The calibration-file form (format version 1) with ``extrinsics: null``."""
+        zero = np.zeros(3)
+        data = self.with_pose(zero, zero).to_dict()
+        data["extrinsics"] = None
+        return data
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "calibration") -> CameraIntrinsics:
+        def fail(key: str, problem: str) -> CalibrationFileError:
+            return CalibrationFileError(f"{where}: {key}: {problem}")
+
+        if not isinstance(data, dict):
+            raise fail("(top level)", "must be a mapping")
+        if data.get("version") != CALIBRATION_FORMAT_VERSION:
+            got = data.get("version")
+            raise fail("version", f"must be {CALIBRATION_FORMAT_VERSION}, got {got!r}")
+        try:
+            size = data["image_size"]
+            intr = data["intrinsics"]
+            k = np.asarray(intr["camera_matrix"], dtype=np.float64)
+            dist = np.asarray(intr["dist_coeffs"], dtype=np.float64).ravel()
+        except KeyError as exc:
+            raise fail(str(exc.args[0]), "missing") from None
+        except (TypeError, ValueError) as exc:
+            raise fail("intrinsics", f"not numeric: {exc}") from None
+        if not (isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size)):
+            raise fail("image_size", "must be [width, height] in pixels")
+        if k.shape != (3, 3):
+            raise fail("intrinsics.camera_matrix", f"must be 3x3, got shape {k.shape}")
+        if dist.shape not in {(4,), (5,), (8,)}:
+            raise fail("intrinsics.dist_coeffs", f"must have 4, 5 or 8 values, got {dist.size}")
+        return cls(
+            camera_id=str(data.get("camera_id", "")),
+            image_size=(size[0], size[1]),
+            camera_matrix=k,
+            dist_coeffs=dist,
+            meta=dict(data.get("meta") or {}),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> CameraIntrinsics:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise CalibrationFileError(f"{path}: cannot read: {exc.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise CalibrationFileError(f"{path}: not valid YAML: {exc}") from None
+        return cls.from_dict(data, where=str(path))
+
+
 def _rodrigues_from_matrix(rot: np.ndarray) -> np.ndarray:
     import cv2
 
