@@ -59,6 +59,7 @@ def demo(
         )
         _print_receipts(console, run_dir / "receipts.jsonl")
         render_result(evaluate(session_dir, run_dir), console=console)
+        _send_to_cloud(console, run_dir)
     console.print(f"session: {session_dir}\nrun:     {run_dir}")
 
 
@@ -80,5 +81,30 @@ def _print_receipts(console, path: Path) -> None:  # type: ignore[no-untyped-def
             lines,
             f"{r['total']} {r['currency']}",
             ", ".join(r["review_reasons"]) or "no",
+        )
+    console.print(table)
+
+
+def _send_to_cloud(console, run_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Edge and cloud together: the run's outbox over MQTT into the cloud database."""
+    from rich.table import Table
+
+    from cloud.demo import run_with_cloud
+
+    result = run_with_cloud(run_dir)
+    if result.skipped:
+        console.print(f"cloud: skipped ({result.skipped})")
+        return
+    console.print(
+        f"cloud: {result.stored_receipts} of {result.outbox_events} published receipts stored "
+        f"in {result.database} via {result.broker} in {result.elapsed_s:.1f} s "
+        f"(backlog left: {result.backlog_left})"
+    )
+    table = Table(title=f"Receipts in the cloud (first {RECEIPTS_SHOWN} of {len(result.receipts)})")
+    for column in ("visit", "total", "lines", "review"):
+        table.add_column(column)
+    for visit_id, minor, currency, lines, review in result.receipts[:RECEIPTS_SHOWN]:
+        table.add_row(
+            visit_id, f"{minor / 100:.2f} {currency}", str(lines), "yes" if review else "no"
         )
     console.print(table)

@@ -9,7 +9,10 @@ import typer
 
 from edge.cli.errors import user_errors
 
-app = typer.Typer(help="Run the edge pipeline (replay of recorded sessions).", no_args_is_help=True)
+app = typer.Typer(
+    help="Run the edge pipeline: live in a store, or replaying recorded sessions.",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -54,3 +57,85 @@ def replay(
         f"{result.shelf_events} shelf events, {result.receipts} receipts "
         f"({result.reviews} for review) -> {result.run_dir}"
     )
+
+
+def _run_live(
+    config: Path,
+    data_dir: Path | None,
+    record: Path | None,
+    overwrite: bool,
+    duration: float | None,
+    no_cameras: bool,
+    log_level: str,
+) -> None:
+    import logging
+    import signal
+
+    from edge.live.runtime import LiveOptions, LiveRuntime
+
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    with user_errors():
+        runtime = LiveRuntime(
+            config,
+            LiveOptions(
+                data_dir=data_dir,
+                record_dir=record,
+                overwrite_record=overwrite,
+                duration_s=duration,
+                cameras=not no_cameras,
+            ),
+        )
+    # SIGTERM (systemd stop) and Ctrl-C both drain and stop cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: runtime.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: runtime.request_stop())
+    runtime.run()
+    status = runtime.status()
+    typer.echo(
+        f"stopped after {status['uptime_s']:.0f} s: {status['core'].get('receipts', 0)} receipts, "
+        f"{len(status['open_visits'])} open visits kept in the journal"
+        + (f", recording in {record}" if record else "")
+    )
+
+
+_LOG_LEVEL = typer.Option("info", "--log-level", help="debug, info, warning or error.")
+
+
+@app.command()
+def run(
+    config: Path = typer.Option(..., "--config", help="Store config file (YAML)."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Journal, events and status folder; default: storage.data_dir."
+    ),
+    record: Path | None = typer.Option(
+        None, "--record", help="Also record every live input into this session folder."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing recording."),
+    duration: float | None = typer.Option(
+        None,
+        "--duration",
+        help="Stop by itself after this many seconds (default: run until SIGTERM or Ctrl-C).",
+    ),
+    no_cameras: bool = typer.Option(False, "--no-cameras", help="Do not open the cameras."),
+    log_level: str = _LOG_LEVEL,
+) -> None:
+    """Run the store live: sensor drivers feed the pipeline until SIGTERM (docs/live.md)."""
+    _run_live(config, data_dir, record, overwrite, duration, no_cameras, log_level)
+
+
+@app.command()
+def record(
+    config: Path = typer.Option(..., "--config", help="Store config file (YAML)."),
+    out: Path = typer.Option(..., "--out", help="Session folder to record into."),
+    duration: float = typer.Option(..., "--duration", help="Seconds to record."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Journal, events and status folder; default: storage.data_dir."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing recording."),
+    no_cameras: bool = typer.Option(False, "--no-cameras", help="Do not open the cameras."),
+    log_level: str = _LOG_LEVEL,
+) -> None:
+    """Run live for DURATION seconds and record every input in the session format."""
+    _run_live(config, data_dir, out, overwrite, duration, no_cameras, log_level)

@@ -132,6 +132,9 @@ def live(
     until: float | None = typer.Option(
         None, "--until", help="Stop playing at this session time, seconds (default: the end)."
     ),
+    pcscd: bool = typer.Option(
+        False, "--pcscd", help="Start our own pcscd (foreground child) if none is running."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ) -> None:
     """Play a scenario in real time into pty serial ports, virtual PC/SC cards and a track socket;
@@ -153,6 +156,15 @@ def live(
             result = generate_session(scenario, seed, session, store=store, overwrite=True)
             typer.echo(f"simulated {result.duration_s:.0f} s, {result.shoppers} shoppers")
         player = LivePlayer(session, out)
+    daemon = None
+    if pcscd:
+        from sim.live.pcscd import PcscdError, list_readers, start_pcscd
+
+        with user_errors():
+            try:
+                daemon = None if list_readers() else start_pcscd()
+            except PcscdError as exc:
+                raise UserError(str(exc)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -172,6 +184,10 @@ def live(
         )
     finally:
         player.close()
+        if daemon is not None:
+            from sim.live.pcscd import stop_pcscd
+
+            stop_pcscd(daemon)
     typer.echo(
         f"played {stats.shelf_chunks} shelf chunks ({stats.shelf_bytes_dropped} bytes dropped), "
         f"{stats.reads} reads, {stats.track_frames} track frames; max lag "

@@ -186,6 +186,21 @@ class Camera(StrictModel):
     )
 
 
+class JsonlSocketTrackSource(StrictModel):
+    """Person tracks from outside the process, one tracks.jsonl row per line over a socket
+    (`walkout sim live`, or an external tracker) until live vision runs in the edge."""
+
+    type: Literal["jsonl-socket"] = Field(description="Track source driver type.")
+    address: str = Field(
+        pattern=r"^(unix:.+|tcp:.+:\d+)$",
+        description="Where the tracks are served: unix:/path/to/socket or tcp:host:port.",
+    )
+
+
+TrackSource = Annotated[JsonlSocketTrackSource, Field(discriminator="type")]
+TRACK_SOURCE_TYPES = ("jsonl-socket",)
+
+
 class MqttLink(StrictModel):
     host: str = Field(default="127.0.0.1", description="MQTT broker host name or address.")
     port: int = Field(default=1883, gt=0, lt=65536, description="MQTT broker TCP port.")
@@ -196,11 +211,31 @@ class MqttLink(StrictModel):
         description="Name of the environment variable holding the broker password "
         "(secrets never live in the config file).",
     )
+    keepalive_s: int = Field(
+        default=30,
+        ge=2,
+        le=3600,
+        description="MQTT keepalive in seconds: a silent WAN is noticed after 1.5 times this.",
+    )
+    topic_prefix: str = Field(
+        default="walkout/v1",
+        pattern=r"^[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+)*$",
+        description="Root of the store's topics; the store id follows (docs/mqtt.md).",
+    )
 
 
 class CloudLink(StrictModel):
     enabled: bool = Field(default=False, description="Stream events to the cloud service.")
     mqtt: MqttLink = Field(default_factory=MqttLink, description="Broker connection.")
+    ack_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds without an end-to-end ack before the outbox is published again "
+        "from its oldest unacknowledged event.",
+    )
+    heartbeat_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between heartbeats (backlog size and age)."
+    )
 
 
 class Storage(StrictModel):
@@ -227,5 +262,10 @@ class StoreConfig(StrictModel):
     )
     gates: list[Gate] = Field(default_factory=list, description="Entry and exit gates.")
     cameras: list[Camera] = Field(default_factory=list, description="Overhead cameras.")
+    track_source: TrackSource | None = Field(
+        default=None,
+        description="Live person tracks from an external source (walkout edge run); omitted: "
+        "no live tracks until the vision stack runs live.",
+    )
     cloud: CloudLink = Field(default_factory=CloudLink, description="Link to the cloud service.")
     storage: Storage = Field(default_factory=Storage, description="Where the box keeps data.")

@@ -1,0 +1,57 @@
+"""`walkout cloud serve`: the cloud ingest service (MQTT in, database, acknowledgements)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from edge.cli.errors import UserError, user_errors
+
+
+def _broker(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--broker {value!r}: expected HOST:PORT, e.g. 127.0.0.1:1883")
+    return host, int(port)
+
+
+def serve(
+    broker: str = typer.Option("127.0.0.1:1883", "--broker", help="MQTT broker HOST:PORT."),
+    database: str = typer.Option(
+        "sqlite:///walkout-cloud.sqlite",
+        "--db",
+        help="SQLAlchemy database URL: sqlite:///file.sqlite (default) or "
+        "postgresql://user@host:port/db for production.",
+    ),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Ingest worker processes."),
+    allow_store: list[str] = typer.Option(
+        [], "--allow-store", help="Accept only these store ids (repeatable); default: any store."
+    ),
+    username: str | None = typer.Option(None, "--username", help="Broker user name."),
+    password_env: str | None = typer.Option(
+        None, "--password-env", help="Environment variable holding the broker password."
+    ),
+    prefix: str = typer.Option("walkout/v1", "--topic-prefix", help="Root of the topic tree."),
+) -> None:
+    """Run ingest workers: validate, store once, acknowledge to the stores (docs/cloud.md)."""
+    from cloud.ingest import IngestSettings
+    from cloud.serve import serve as run
+    from edge.link.mqtt import BrokerAddress
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with user_errors():
+        host, port = _broker(broker)
+        password = None
+        if password_env:
+            password = os.environ.get(password_env)
+            if password is None:
+                raise UserError(f"--password-env: environment variable {password_env} is not set")
+        settings = IngestSettings(
+            broker=BrokerAddress(host=host, port=port, username=username, password=password),
+            prefix=prefix,
+            allowed_stores=frozenset(allow_store) if allow_store else None,
+        )
+        typer.echo(f"walkout cloud serve: {workers} worker(s), broker {host}:{port}, db {database}")
+        run(database, settings, workers)

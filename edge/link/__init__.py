@@ -1,0 +1,1 @@
+"""The edge-to-cloud link: publishes the outbox over MQTT until the cloud acknowledges it."""

@@ -1,0 +1,1 @@
+"""The live runtime: driver threads -> bounded queues -> the deterministic core (docs/live.md)."""

@@ -1,0 +1,406 @@
+"""`walkout edge run`: the store's live runtime.
+
+Driver threads (serial shelf controllers, PC/SC gate readers, cameras, the person-track
+source) stamp what they receive with the monotonic clock and put it into bounded queues
+(edge/live/queues.py). One core thread takes inputs in arrival order, gives each a strictly
+increasing session time (edge/live/clock.py), records it (optional, session format) and feeds
+the deterministic :class:`EdgeCore`. Everything the core decides goes to ``events.jsonl``,
+receipts to the journal (with their outbox row) and ``receipts.jsonl``. Open visits are
+snapshotted to the journal so a restart, even after SIGKILL, resumes them (resume.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from edge.config import load_store_config_text
+from edge.config.layout import StoreLayout
+from edge.drivers.base import Backoff, Driver, LiveInput
+from edge.journal.journal import Journal
+from edge.live import sdnotify
+from edge.live.clock import FeedClock
+from edge.live.latency import LatencyStats
+from edge.live.queues import FrameSlots, InputQueue
+from edge.live.recorder import Recorder, canonical_frame
+from edge.live.resume import rebind_returning_tracks, restore_open_visits, snapshot_visit
+from edge.pipeline.core import EdgeCore
+from edge.replay.runner import _json
+
+__all__ = ["LiveOptions", "LiveRuntime"]
+
+log = logging.getLogger("walkout.live")
+
+HEARTBEAT_STALE_S = 5.0
+
+
+@dataclass
+class LiveOptions:
+    data_dir: Path | None = None  # default: the config's storage.data_dir
+    record_dir: Path | None = None
+    overwrite_record: bool = False
+    duration_s: float | None = None  # stop by itself after this long (record, tests)
+    status_period_s: float = 1.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 10.0
+    queue_size: int = 20_000
+    frame_depth: int = 2
+    review_policy: str = "settle_and_flag"
+    cameras: bool = True
+
+
+class LiveRuntime:
+    def __init__(self, config_path: Path, options: LiveOptions | None = None) -> None:
+        self.options = options or LiveOptions()
+        self.config_path = config_path
+        try:
+            self.config_text = config_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            from edge.cli.errors import UserError
+
+            raise UserError(f"cannot read store config {config_path}: {exc.strerror}") from None
+        self.config = load_store_config_text(self.config_text, source=str(config_path))
+        self.layout = StoreLayout(self.config)
+        self.data_dir = self.options.data_dir or Path(self.config.storage.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.queue = InputQueue(self.options.queue_size)
+        self.frames = FrameSlots(self.options.frame_depth)
+        self.latency = LatencyStats()
+        self.faults: dict[str, int] = {}
+        self.drivers: list[Driver] = []
+        self.restored: list[str] = []
+        self._pending_tracks: dict[str, set[int]] = {}
+        self.stop_event = threading.Event()
+        self.inputs = {"shelf": 0, "read": 0, "tracks": 0}
+        self.heartbeat_mono = time.monotonic()
+        self._dirty: set[str] = set()
+        self._settled: set[str] = set()
+        self._saved: dict[str, str] = {}  # visit id -> last snapshot written to the journal
+        self._dropped: set[str] = set()
+        self._events_file: TextIO | None = None
+        self._receipts_file: TextIO | None = None
+        self.recorder: Recorder | None = None
+        self.link: Any = None  # edge.link.link.EdgeLink when cloud.enabled
+        self.core: EdgeCore | None = None
+        self.clock: FeedClock | None = None
+        self.start_unix = 0.0
+
+    # --- set-up -----------------------------------------------------------------------------
+
+    def _build_drivers(self) -> None:
+        from edge.drivers.serial_shelf import SerialShelfDriver
+
+        def backoff() -> Backoff:
+            return Backoff(self.options.backoff_initial_s, self.options.backoff_max_s)
+
+        put = self.queue.put
+        ports: dict[str, int] = {}
+        for gondola in self.config.gondolas:
+            for shelf in gondola.shelves:
+                ports.setdefault(shelf.controller.port, shelf.controller.baud)
+        for port, baud in sorted(ports.items()):
+            self.drivers.append(SerialShelfDriver(port, baud, put, backoff=backoff()))
+        readers = sorted({r for gate in self.config.gates for r in gate.readers})
+        if readers:
+            from edge.drivers.pcsc_reader import PcscReaderDriver
+
+            for reader in readers:
+                self.drivers.append(PcscReaderDriver(reader, put, backoff=backoff()))
+        source = self.config.track_source
+        if source is not None:
+            from edge.drivers.track_source import TrackSocketDriver
+
+            self.drivers.append(TrackSocketDriver(source.address, put, backoff=backoff()))
+        if self.options.cameras:
+            from edge.drivers.camera import OpenCvCameraDriver
+
+            for cam in self.config.cameras:
+                self.drivers.append(
+                    OpenCvCameraDriver(
+                        cam.id, cam.source, cam.fps, self.frames.put, backoff=backoff()
+                    )
+                )
+
+    def start(self) -> None:
+        self.start_unix = time.time()
+        t0 = time.monotonic()
+        self.clock = FeedClock(t0)
+        journal = Journal(self.data_dir / self.config.storage.journal)
+        self.journal = journal
+        self._events_file = (self.data_dir / "events.jsonl").open("a", encoding="utf-8")
+        self._receipts_file = (self.data_dir / "receipts.jsonl").open("a", encoding="utf-8")
+        core = EdgeCore(
+            self.layout,
+            emit=self._on_event,
+            journal=journal,
+            start_time_unix=self.start_unix,
+            review_policy=self.options.review_policy,
+        )
+        core.on_receipt = self._on_receipt  # type: ignore[method-assign]
+        self.core = core
+        self._pending_tracks = restore_open_visits(core, journal, self.start_unix)
+        self.restored = sorted(self._pending_tracks)
+        if self.restored:
+            log.info("resumed %d open visit(s): %s", len(self.restored), ", ".join(self.restored))
+        if self.options.record_dir is not None:
+            self.recorder = Recorder(
+                self.options.record_dir,
+                config=self.config,
+                config_text=self.config_text,
+                start_time_unix=self.start_unix,
+                session_id=f"live-{self.config.store.id}-{int(self.start_unix)}",
+                created_by="walkout edge run",
+                overwrite=self.options.overwrite_record,
+            )
+        self._build_drivers()
+        for driver in self.drivers:
+            driver.start()
+        self._start_link()
+        sdnotify.notify("READY=1\nSTATUS=running")
+        log.info(
+            "store %s running: %d drivers, data in %s%s",
+            self.config.store.id,
+            len(self.drivers),
+            self.data_dir,
+            f", recording to {self.options.record_dir}" if self.recorder else "",
+        )
+
+    def _start_link(self) -> None:
+        """The cloud link (edge/link/) drains the journal's outbox to MQTT in its own thread:
+        the store keeps running (and receipts queue) whatever the WAN does."""
+        if not self.config.cloud.enabled:
+            return
+        from edge.link.link import EdgeLink, LinkSettings
+
+        try:
+            settings = LinkSettings.from_config(self.config)
+        except ValueError as exc:
+            from edge.cli.errors import UserError
+
+            raise UserError(f"{self.config_path}: {exc}") from None
+        self.link = EdgeLink(self.data_dir / self.config.storage.journal, settings)
+        self.link.start()
+
+    # --- the core thread --------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        """Run until :meth:`request_stop` (a signal) or ``duration_s``; then drain and stop."""
+        self.start()
+        assert self.clock is not None
+        deadline = self.clock.t0_mono + self.options.duration_s if self.options.duration_s else None
+        watchdog = sdnotify.watchdog_interval_s()
+        next_status = time.monotonic()
+        next_ping = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                item = self.queue.get(timeout=0.1)
+                if item is not None:
+                    self.handle(item)
+                now = time.monotonic()
+                self.heartbeat_mono = now
+                self._take_frames(now)
+                if now >= next_status:
+                    self._snapshot_open_visits()
+                    self.write_status()
+                    next_status = now + self.options.status_period_s
+                if watchdog is not None and now >= next_ping and self.healthy(now):
+                    sdnotify.notify("WATCHDOG=1")
+                    next_ping = now + watchdog
+                if deadline is not None and now >= deadline:
+                    break
+        finally:
+            self.shutdown()
+
+    def healthy(self, now: float) -> bool:
+        """The pipeline heartbeats are fresh: the core loop turned recently and no driver thread
+        died (a dead *device* is a fault the driver reports, not a dead pipeline)."""
+        alive = all(d._thread is not None and d._thread.is_alive() for d in self.drivers)
+        return alive and now - self.heartbeat_mono < HEARTBEAT_STALE_S
+
+    def handle(self, item: LiveInput) -> None:
+        assert self.core is not None and self.clock is not None
+        taken = time.monotonic()
+        self.latency.add("queue", taken - item.t_mono)
+        t = self.clock.session_time(item.t_mono)
+        core, rec = self.core, self.recorder
+        self.inputs[item.kind] = self.inputs.get(item.kind, 0) + 1
+        if item.kind == "shelf":
+            if rec is not None:
+                rec.shelf(t, item.source, item.payload)
+            core.on_shelf_bytes(t, item.source, item.payload)
+        elif item.kind == "read":
+            kind, uid, event = item.payload
+            if rec is not None:
+                rec.read(t, item.source, kind, uid, event)
+            self._check_read(item.source, kind, uid, event)
+            core.on_read(t, item.source, kind, uid, event)
+        elif item.kind == "tracks":
+            frame = canonical_frame(t, item.payload)
+            if rec is not None:
+                rec.tracks(frame)
+            core.on_tracks(t, [(p.id, p.x, p.y, p.hands) for p in frame.people])
+            if self._pending_tracks:
+                rebind_returning_tracks(core, self._pending_tracks)
+        self.latency.add("core", time.monotonic() - taken)
+        if self._dirty:
+            self._persist_dirty()
+
+    def _check_read(self, reader: str, kind: str, uid: str, event: str) -> None:
+        """Faults the visit logic passes over silently, counted and logged here."""
+        assert self.core is not None
+        if event != "insert":
+            return
+        visits = self.core.visits
+        if kind == "card" and reader in visits.exit_readers:
+            if not any(v.card_uid == uid and v.closed_t is None for v in visits.visits.values()):
+                self._fault("exit tap with no open visit", f"reader {reader!r}: card {uid}")
+        elif kind == "tag" and reader in visits.entry_readers:
+            self._fault("item tag read at an entry reader", f"reader {reader!r}: tag {uid}")
+
+    def _fault(self, kind: str, detail: str) -> None:
+        self.faults[kind] = self.faults.get(kind, 0) + 1
+        log.warning("%s (%s)", kind, detail)
+
+    def _take_frames(self, now: float) -> None:
+        # Vision is not live yet: frames are taken (so the drop-oldest policy is exercised and
+        # measured) and their age is the latency a detector would start from.
+        for cam in self.config.cameras if self.options.cameras else ():
+            item = self.frames.take(cam.id)
+            if item is not None:
+                self.inputs["frame"] = self.inputs.get("frame", 0) + 1
+
+    # --- core outputs -----------------------------------------------------------------------
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        assert self._events_file is not None and self.clock is not None
+        self._events_file.write(_json(event) + "\n")
+        vid = event.get("visit_id")
+        if vid:
+            self._dirty.add(vid)
+        if event["type"] == "cart_line_added" and event.get("t_shelf_settled") is not None:
+            settled_mono = self.clock.mono(event["t_shelf_settled"])
+            self.latency.add("cart_line", time.monotonic() - settled_mono)
+
+    def _on_receipt(self, receipt: dict[str, Any]) -> None:
+        assert self._receipts_file is not None and self.core is not None and self.clock
+        self._receipts_file.write(_json(receipt) + "\n")
+        self._receipts_file.flush()
+        vid = receipt["visit_id"]
+        self._settled.add(vid)
+        visit = self.core.visits.visits.get(vid)
+        if visit is not None and visit.close_reason == "exit" and visit.closed_t is not None:
+            self.latency.add("receipt", time.monotonic() - self.clock.mono(visit.closed_t))
+
+    def _persist_dirty(self) -> None:
+        """Write the snapshots that changed, in one journal transaction (one fsync)."""
+        assert self.core is not None
+        save: dict[str, str] = {}
+        drop: list[str] = []
+        for vid in sorted(self._dirty):
+            if vid in self._settled:
+                if vid not in self._dropped:
+                    self._dropped.add(vid)
+                    self._saved.pop(vid, None)
+                    drop.append(vid)
+            elif vid in self.core.visits.visits:
+                body = json.dumps(
+                    snapshot_visit(self.core, vid, self.start_unix),
+                    sort_keys=True,
+                    separators=(",", ":"),
+                )
+                if self._saved.get(vid) != body:
+                    save[vid] = self._saved[vid] = body
+        self._dirty.clear()
+        if save or drop:
+            self.journal.save_open_visits(save, drop)
+
+    def _snapshot_open_visits(self) -> None:
+        # Track bindings change without events (visit_track is not emitted): refresh open ones.
+        assert self.core is not None
+        for vid, visit in self.core.visits.visits.items():
+            if not visit.announced and vid not in self._settled:
+                self._dirty.add(vid)
+        self._persist_dirty()
+        assert self._events_file is not None
+        self._events_file.flush()
+
+    # --- status and shutdown ----------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        now = time.monotonic()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        core = self.core
+        open_visits = (
+            sorted(v for v, x in core.visits.visits.items() if x.closed_t is None) if core else []
+        )
+        return {
+            "store_id": self.config.store.id,
+            "pid": os.getpid(),
+            "uptime_s": round(now - self.clock.t0_mono, 3) if self.clock else 0.0,
+            "session_t": self.clock.last if self.clock else 0.0,
+            "healthy": self.healthy(now),
+            "drivers": [d.health.as_dict(now) for d in self.drivers],
+            "queue": {
+                "size": self.queue.qsize(),
+                "max": self.queue.maxsize,
+                "high_water": self.queue.high_water,
+                "blocked_puts": self.queue.blocked_puts,
+            },
+            "frames": self.frames.stats(),
+            "inputs": dict(self.inputs),
+            "latency": self.latency.summary(),
+            "faults": dict(sorted(self.faults.items())),
+            "visit_faults": dict(sorted(core.visits.faults.items())) if core else {},
+            "core": asdict(core.stats) if core else {},
+            "link": (
+                None if self.link is None else asdict(self.link.stats) | {"ready": self.link.ready}
+            ),
+            "open_visits": open_visits,
+            "resumed_visits": self.restored,
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+            "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        }
+
+    def write_status(self) -> dict[str, Any]:
+        status = self.status()
+        tmp = self.data_dir / "live-status.json.tmp"
+        tmp.write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, self.data_dir / "live-status.json")
+        return status
+
+    def shutdown(self) -> dict[str, Any]:
+        """Stop the drivers, feed the core what is still queued, persist, close. Open visits
+        stay open (in the journal) for the next start."""
+        sdnotify.notify("STOPPING=1")
+        for driver in self.drivers:
+            driver.stop()
+        while (item := self.queue.get_nowait()) is not None:
+            self.handle(item)
+        if self.core is not None:
+            self._snapshot_open_visits()
+        if self.link is not None:
+            self.link.stop()  # the outbox is durable: what is not published yet goes next start
+        status = self.write_status()
+        if self.recorder is not None and self.clock is not None:
+            path = self.recorder.close(self.clock.last)
+            log.info("recording written to %s", path)
+        for f in (self._events_file, self._receipts_file):
+            if f is not None:
+                f.close()
+        self.journal.close()
+        log.info(
+            "stopped: %d receipts, %d open visits kept",
+            status["core"].get("receipts", 0),
+            len(status["open_visits"]),
+        )
+        return status
