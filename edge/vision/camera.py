@@ -172,58 +172,24 @@ class CameraModel:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "calibration") -> CameraModel:
-        def fail(key: str, problem: str) -> CalibrationFileError:
-            return CalibrationFileError(f"{where}: {key}: {problem}")
-
-        if not isinstance(data, dict):
-            raise fail("(top level)", "must be a mapping")
-        if data.get("version") != CALIBRATION_FORMAT_VERSION:
-            got = data.get("version")
-            raise fail("version", f"must be {CALIBRATION_FORMAT_VERSION}, got {got!r}")
-        try:
-            size = data["image_size"]
-            intr = data["intrinsics"]
-            extr = data.get("extrinsics")
-            k = np.asarray(intr["camera_matrix"], dtype=np.float64)
-            dist = np.asarray(intr["dist_coeffs"], dtype=np.float64).ravel()
-        except KeyError as exc:
-            raise fail(str(exc.args[0]), "missing") from None
-        except (TypeError, ValueError) as exc:
-            raise fail("intrinsics", f"not numeric: {exc}") from None
-        if not (isinstance(size, list) and len(size) == 2 and all(type(v) is int for v in size)):
-            raise fail("image_size", "must be [width, height] in pixels")
-        if k.shape != (3, 3):
-            raise fail("intrinsics.camera_matrix", f"must be 3x3, got shape {k.shape}")
-        if dist.shape not in {(4,), (5,), (8,)}:
-            raise fail("intrinsics.dist_coeffs", f"must have 4, 5 or 8 values, got {dist.size}")
+        intrinsics = CameraIntrinsics.from_dict(data, where)
+        extr = data.get("extrinsics")
         if extr is None:
-            raise fail("extrinsics", "missing: run `walkout calibrate floor` for this camera")
+            raise CalibrationFileError(
+                f"{where}: extrinsics: missing: run `walkout calibrate floor` for this camera"
+            )
         try:
             rvec = np.asarray(extr["rvec"], dtype=np.float64).reshape(3)
             tvec = np.asarray(extr["tvec"], dtype=np.float64).reshape(3)
         except (KeyError, TypeError, ValueError) as exc:
-            raise fail("extrinsics", f"rvec and tvec must be 3 numbers each ({exc})") from None
-        return cls(
-            camera_id=str(data.get("camera_id", "")),
-            image_size=(size[0], size[1]),
-            camera_matrix=k,
-            dist_coeffs=dist,
-            rvec=rvec,
-            tvec=tvec,
-            meta=dict(data.get("meta") or {}),
-        )
+            raise CalibrationFileError(
+                f"{where}: extrinsics: rvec and tvec must be 3 numbers each ({exc})"
+            ) from None
+        return intrinsics.with_pose(rvec, tvec)
 
     @classmethod
     def load(cls, path: Path) -> CameraModel:
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise CalibrationFileError(f"{path}: cannot read: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CalibrationFileError(f"{path}: not valid YAML: {exc}") from None
-        return cls.from_dict(data, where=str(path))
+        return cls.from_dict(_read_yaml(path), where=str(path))
 
 
 @dataclass(frozen=True)
@@ -300,15 +266,18 @@ class CameraIntrinsics:
 
     @classmethod
     def load(cls, path: Path) -> CameraIntrinsics:
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise CalibrationFileError(f"{path}: cannot read: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CalibrationFileError(f"{path}: not valid YAML: {exc}") from None
-        return cls.from_dict(data, where=str(path))
+        return cls.from_dict(_read_yaml(path), where=str(path))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CalibrationFileError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CalibrationFileError(f"{path}: not valid YAML: {exc}") from None
 
 
 def _rodrigues_from_matrix(rot: np.ndarray) -> np.ndarray:
