@@ -29,6 +29,15 @@ def replay(
         help="settle_and_flag: charge the best guess and flag it; hold: a flagged receipt is "
         "journaled but not published until reviewed.",
     ),
+    tracks: str = typer.Option(
+        "recorded",
+        "--tracks",
+        help="recorded: the session's person tracks; cameras: computed from its camera video "
+        "(detector + floor tracker); auto: cameras when the session has video.",
+    ),
+    vision_threads: int = typer.Option(
+        2, "--vision-threads", min=1, help="Detector threads (onnxruntime intra-op)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Replay a session as fast as the CPU allows; same session, byte-identical output."""
@@ -42,6 +51,8 @@ def replay(
             raise UserError(
                 f"--review-policy {review_policy!r}: expected 'settle_and_flag' or 'hold'"
             )
+        if tracks not in ("recorded", "cameras", "auto"):
+            raise UserError(f"--tracks {tracks!r}: expected 'recorded', 'cameras' or 'auto'")
         result = replay_session(
             session,
             out,
@@ -49,6 +60,8 @@ def replay(
             overwrite=overwrite,
             progress=report,
             review_policy=review_policy,
+            tracks=tracks,
+            vision_threads=vision_threads,
         )
     elapsed = time.perf_counter() - started
     typer.echo(

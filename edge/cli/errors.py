@@ -37,8 +37,20 @@ def _print_error(exc: BaseException) -> None:
 
 
 def _session_error_types() -> tuple[type[BaseException], ...]:
-    try:
-        from edge.session.errors import SessionError
-    except ImportError:
-        return ()
-    return (SessionError,)
+    """Errors of bad input files (sessions, camera calibration, detector model) that the user
+    fixes; imported lazily so `walkout --help` stays fast, each on its own so a missing optional
+    dependency of one never hides the others."""
+    import importlib
+
+    found: list[type[BaseException]] = []
+    for module, name in (
+        ("edge.session.errors", "SessionError"),
+        ("edge.vision.camera", "CalibrationFileError"),
+        ("edge.vision.manifest", "DetectorError"),
+        ("edge.vision.replay_stage", "VisionStageError"),
+    ):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except ImportError:
+            continue
+    return tuple(found)

@@ -19,7 +19,7 @@ from typing import Any
 from edge.config.layout import StoreLayout
 from edge.journal.journal import Journal
 from edge.pipeline.core import EdgeCore
-from edge.session.model import StreamInfo
+from edge.session.model import StreamInfo, TrackFrame
 from edge.session.reader import Session
 
 PIPELINE_VERSION = "walkout-edge 1"
@@ -55,13 +55,27 @@ class ReplayResult:
     reviews: int
 
 
-def _merged_inputs(session: Session) -> Iterator[tuple[float, int, str, Any]]:
+def _merged_inputs(
+    session: Session, track_frames: Iterator[TrackFrame] | None = None
+) -> Iterator[tuple[float, int, str, Any]]:
+    """Every input in time order; `track_frames` replaces the recorded tracks (camera tracks)."""
+    frames = session.iter_tracks() if track_frames is None else track_frames
     streams: list[Iterator[tuple[float, int, str, Any]]] = []
     streams.append((r.t, ORDER_READS, "reads", r) for r in session.reads())
-    streams.append((f.t, ORDER_TRACKS, "tracks", f) for f in session.iter_tracks())
+    streams.append((f.t, ORDER_TRACKS, "tracks", f) for f in frames)
     for info in sorted(session.shelf_streams, key=lambda s: s.name):
         streams.append(_shelf_inputs(session, info))
     yield from heapq.merge(*streams, key=lambda item: (item[0], item[1], item[2]))
+
+
+def _teed(frames: Iterator[TrackFrame], path: Path) -> Iterator[TrackFrame]:
+    """Pass camera-derived track frames on, keeping them in the run (tracks.jsonl row format)."""
+    from edge.vision.floor_tracker import frame_row
+
+    with path.open("w", encoding="utf-8") as out:
+        for frame in frames:
+            out.write(json.dumps(frame_row(frame), separators=(",", ":")) + "\n")
+            yield frame
 
 
 def _shelf_inputs(session: Session, info: StreamInfo) -> Iterator[tuple[float, int, str, Any]]:
@@ -78,9 +92,19 @@ def replay_session(
     overwrite: bool = False,
     progress: Progress | None = None,
     review_policy: str = "settle_and_flag",
+    tracks: str = "recorded",
+    vision_threads: int = 2,
 ) -> ReplayResult:
-    """Replay a session into `run_dir` (events.jsonl, receipts.jsonl, journal.sqlite, run.json)."""
+    """Replay a session into `run_dir` (events.jsonl, receipts.jsonl, journal.sqlite, run.json).
+
+    `tracks`: "recorded" feeds the session's person tracks; "cameras" computes them from its
+    camera video (detector + floor tracker, `edge/vision/replay_stage.py`); "auto" uses the
+    cameras when the session has camera streams.
+    """
     session = Session.open(session_dir)
+    if tracks not in ("recorded", "cameras", "auto"):
+        raise ValueError(f"tracks must be recorded, cameras or auto, not {tracks!r}")
+    use_cameras = tracks == "cameras" or (tracks == "auto" and bool(session.camera_streams))
     layout = StoreLayout(session.config)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
@@ -114,10 +138,23 @@ def replay_session(
     )
     core.on_receipt = lambda receipt: receipts_file.write(_json(receipt) + "\n")  # type: ignore[method-assign]
 
+    vision_stats = None
+    track_frames = None
+    if use_cameras:
+        from edge.vision.detector import Detector, DetectorOptions
+        from edge.vision.replay_stage import VisionStats, camera_track_frames
+
+        vision_stats = VisionStats()
+        detector = Detector(options=DetectorOptions(intra_op_threads=vision_threads))
+        track_frames = _teed(
+            camera_track_frames(session, detector, stats=vision_stats),
+            run_dir / "camera_tracks.jsonl",
+        )
+
     last_report = 0.0
     t = 0.0
     try:
-        for t, _order, source, item in _merged_inputs(session):
+        for t, _order, source, item in _merged_inputs(session, track_frames):
             if source == "reads":
                 core.on_read(item.t, item.reader, item.kind, item.uid, item.event)
             elif source == "tracks":
@@ -144,7 +181,10 @@ def replay_session(
         "config_sha256": hashlib.sha256(session.config_text.encode()).hexdigest(),
         "duration_s": duration,
         "stats": asdict(core.stats) | {"visit_faults": dict(sorted(core.visits.faults.items()))},
+        "tracks": "cameras" if use_cameras else "recorded",
     }
+    if vision_stats is not None:
+        run_info["vision"] = asdict(vision_stats)
     (run_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
     return ReplayResult(
         run_dir,

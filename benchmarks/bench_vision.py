@@ -1,0 +1,153 @@
+"""Vision end to end: receipts from camera-derived person tracks next to the recorded ones.
+
+For every scenario and seed: generate a session with rendered ceiling cameras
+(`walkout sim generate --cameras`), replay it twice (`--tracks recorded`, the simulator's track
+stream with its error model; `--tracks cameras`, detector + floor tracker on the video), score
+both with `walkout eval`, and measure the camera tracks against the true positions (share of true
+people with a camera track within 0.5 m, and the median and p90 distance). Prints the bucket
+table of both, the tracker figures and the vision speed (frames per second, real-time factor).
+
+Usage: python benchmarks/bench_vision.py [--store small] [--scenario NAME ...] [--seeds 2]
+       [--threads 2] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.eval import evaluate
+from edge.eval.scoring import combine
+from edge.replay.runner import replay_session
+from edge.session.reader import Session, load_json_row
+from sim.generate import generate_session
+from sim.render.video import CameraOptions
+from sim.scenario import load_scenario
+
+DEFAULT_SCENARIOS = ["one-shopper", "two-at-shelf", "three-at-shelf", "handoff"]
+NEAR_M = 0.5
+
+
+def position_figures(session_dir: Path, camera_tracks: Path) -> dict[str, Any]:
+    """Camera tracks against the true positions: matched share and distance percentiles."""
+    session = Session.open(session_dir)
+    cam: list[tuple[float, np.ndarray]] = []
+    with camera_tracks.open() as f:
+        for i, line in enumerate(f, 1):
+            row = load_json_row(camera_tracks, i, line)
+            xy = np.array([[p["x"], p["y"]] for p in row["people"]], dtype=float).reshape(-1, 2)
+            cam.append((float(row["t"]), xy))
+    times = np.array([t for t, _ in cam])
+    dists: list[float] = []
+    seen = total = 0
+    for frame in session.iter_true_positions():
+        if not frame.people or len(times) == 0:
+            continue
+        k = int(np.clip(np.searchsorted(times, frame.t), 0, len(times) - 1))
+        if k > 0 and abs(times[k - 1] - frame.t) < abs(times[k] - frame.t):
+            k -= 1
+        if abs(times[k] - frame.t) > 0.1:
+            continue
+        xy = cam[k][1]
+        for p in frame.people:
+            total += 1
+            if len(xy) == 0:
+                continue
+            d = float(np.min(np.hypot(xy[:, 0] - p.x, xy[:, 1] - p.y)))
+            if d <= NEAR_M:
+                seen += 1
+                dists.append(d)
+    return {
+        "true_people": total,
+        "matched_within_m": NEAR_M,
+        "matched_share": seen / total if total else None,
+        "median_error_m": float(np.median(dists)) if dists else None,
+        "p90_error_m": float(np.percentile(dists, 90)) if dists else None,
+    }
+
+
+def run(store: str, scenario: str, seed: int, threads: int, work: Path) -> dict[str, Any]:
+    base = work / f"{scenario}-{seed}"
+    session = base / "session"
+    generate_session(load_scenario(scenario), seed, session, store=store, cameras=CameraOptions())
+    out: dict[str, Any] = {"scenario": scenario, "seed": seed}
+    for tracks in ("recorded", "cameras"):
+        run_dir = base / tracks
+        started = time.perf_counter()
+        result = replay_session(session, run_dir, tracks=tracks, vision_threads=threads)
+        elapsed = time.perf_counter() - started
+        out[tracks] = evaluate(session, run_dir)
+        out[f"{tracks}_replay_s"] = elapsed
+        out["duration_s"] = result.duration_s
+    info = json.loads((base / "cameras" / "run.json").read_text())
+    out["vision"] = info.get("vision", {})
+    out["positions"] = position_figures(session, base / "cameras" / "camera_tracks.jsonl")
+    return out
+
+
+def _bucket_table(title: str, total: dict[str, Any]) -> None:
+    print(f"\n{title}")
+    print(f"{'bucket':8} {'visits':>6} {'TP':>5} {'FP':>5} {'FN':>5} {'F1':>6}")
+    for b in ("1", "2", "3", "4+"):
+        x = total["buckets"][b]
+        f1 = "-" if x["visits"] == 0 else f"{x['f1']:.3f}"
+        print(f"{b:8} {x['visits']:>6} {x['tp']:>5} {x['fp']:>5} {x['fn']:>5} {f1:>6}")
+    o = total["overall"]
+    print(
+        f"all: F1 {o['f1']:.3f}, review rate {total['review_rate']:.3f}, "
+        f"association {total['association_accuracy']:.3f}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--store", default="small")
+    ap.add_argument("--scenario", action="append")
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    scenarios = args.scenario or DEFAULT_SCENARIOS
+    results = []
+    with tempfile.TemporaryDirectory(prefix="walkout-vision-") as tmp:
+        for scenario in scenarios:
+            for seed in range(1, args.seeds + 1):
+                r = run(args.store, scenario, seed, args.threads, Path(tmp))
+                pos = r["positions"]
+                print(
+                    f"  {scenario} seed {seed}: F1 recorded {r['recorded']['overall']['f1']:.3f}"
+                    f" cameras {r['cameras']['overall']['f1']:.3f}; people within "
+                    f"{NEAR_M} m {pos['matched_share']:.2f}, median error "
+                    f"{pos['median_error_m'] or float('nan'):.3f} m; vision "
+                    f"{r['vision'].get('frames', 0) / r['cameras_replay_s']:.0f} frames/s",
+                    flush=True,
+                )
+                results.append(r)
+    for tracks in ("recorded", "cameras"):
+        _bucket_table(f"tracks: {tracks}", combine([r[tracks] for r in results]))
+    frames = sum(r["vision"].get("frames", 0) for r in results)
+    cam_s = sum(r["cameras_replay_s"] for r in results)
+    store_s = sum(r["duration_s"] for r in results)
+    shares = [r["positions"]["matched_share"] for r in results if r["positions"]["matched_share"]]
+    errs = [r["positions"]["median_error_m"] for r in results if r["positions"]["median_error_m"]]
+    hands = sum(r["vision"].get("detections", {}).get("hand", 0) for r in results)
+    print(
+        f"\nvision: {frames} frames in {cam_s:.1f} s ({frames / cam_s:.1f} frames/s, "
+        f"{store_s / cam_s:.2f}x real time for the whole camera replay); hand detections {hands}"
+    )
+    print(
+        f"camera tracks: true people with a track within {NEAR_M} m: "
+        f"{np.mean(shares):.3f} (mean over sessions); median error {np.median(errs):.3f} m"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

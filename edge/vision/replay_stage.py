@@ -1,0 +1,123 @@
+"""Person tracks from a session's recorded camera video: detector, then the floor tracker.
+
+The vision stage of replay. Frames of all cameras are grouped by capture time (one tick of the
+camera clock; a camera that dropped its frame is simply absent from that tick), the frames of a
+tick go through the detector in one batch, and the floor tracker turns the detections of every
+camera into one person-track frame in exactly the form the session's `tracks.jsonl` holds, so
+the core consumes camera-derived tracks unchanged. Deterministic: the same video, model and
+thread count give the same tracks.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from edge.session.model import TrackFrame
+from edge.vision.floor_tracker import CameraDetection, FloorTracker, FloorTrackerConfig
+
+if TYPE_CHECKING:
+    from edge.session.reader import Session
+    from edge.vision.detector import Detector
+
+TICK_WINDOW_S = 0.03  # frames of different cameras this close belong to one tick (15 fps: 67 ms)
+
+
+class VisionStageError(ValueError):
+    """A session that cannot give camera tracks; the message names what is missing."""
+
+
+@dataclass
+class VisionStats:
+    ticks: int = 0
+    frames: int = 0
+    detections: dict[str, int] = field(default_factory=lambda: {"person": 0, "hand": 0})
+
+
+def camera_ticks(
+    session: Session, window_s: float = TICK_WINDOW_S
+) -> Iterator[tuple[float, dict[str, np.ndarray]]]:
+    """(t, {camera id: frame}) per tick, in time order, across every camera of the session.
+
+    Cameras are not synchronised: a tick collects the next frame of each camera captured within
+    `window_s` of the tick's first frame (a camera that dropped its frame is absent), and is
+    stamped with its latest capture time so the tracker never runs ahead of its input.
+    """
+    streams = [
+        _tagged(session, cam)
+        for cam in sorted(s.name.removeprefix("cameras/") for s in session.camera_streams)
+    ]
+    start: float | None = None
+    last = 0.0
+    frames: dict[str, np.ndarray] = {}
+    for t, cam, frame in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
+        if start is not None and (t - start >= window_s or cam in frames):
+            yield last, frames
+            start, frames = None, {}
+        if start is None:
+            start = t
+        frames[cam] = frame
+        last = t
+    if frames:
+        yield last, frames
+
+
+def _tagged(session: Session, cam: str) -> Iterator[tuple[float, str, np.ndarray]]:
+    # A function, not a generator expression in the comprehension: each stream keeps its camera.
+    for t, frame in session.iter_camera(cam):
+        yield t, cam, frame
+
+
+def camera_track_frames(
+    session: Session,
+    detector: Detector,
+    *,
+    config: FloorTrackerConfig | None = None,
+    stats: VisionStats | None = None,
+    on_tick: Callable[[float], None] | None = None,
+) -> Iterator[TrackFrame]:
+    """Person-track frames computed from the session's camera video."""
+    if not session.camera_streams:
+        raise VisionStageError(
+            f"{session.path}: the session has no camera streams (record or simulate it with "
+            "cameras, e.g. `walkout sim generate ... --cameras`, or replay its recorded tracks)"
+        )
+    cameras = []
+    for info in session.camera_streams:
+        cam_id = info.name.removeprefix("cameras/")
+        model = session.camera_model(cam_id)
+        if model is None:
+            raise VisionStageError(
+                f"{session.path}: camera {cam_id!r} has no recorded calibration, so its "
+                "detections cannot be placed on the floor"
+            )
+        cameras.append(model)
+    tracker = FloorTracker(cameras, config)
+    classes = detector.classes
+    stats = stats if stats is not None else VisionStats()
+    for t, frames in camera_ticks(session):
+        ids = sorted(frames)
+        rows = detector.detect_batch([frames[c] for c in ids])
+        detections = {c: _detections(r, classes, stats) for c, r in zip(ids, rows, strict=True)}
+        stats.ticks += 1
+        stats.frames += len(ids)
+        yield tracker.step(t, detections)
+        if on_tick is not None:
+            on_tick(t)
+
+
+def _detections(
+    rows: np.ndarray, classes: Sequence[str], stats: VisionStats
+) -> list[CameraDetection]:
+    out = []
+    for cls, conf, x1, y1, x2, y2 in rows.tolist():
+        name = classes[int(cls)]
+        if name not in ("person", "hand"):
+            continue
+        stats.detections[name] += 1
+        out.append(CameraDetection(name, (x1, y1, x2, y2), float(conf)))  # type: ignore[arg-type]
+    return out
