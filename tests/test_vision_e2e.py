@@ -71,3 +71,26 @@ def test_session_without_cameras_is_a_clear_error(tmp_path: Path) -> None:
     generate_session("one-shopper", 1, session, store="small")
     with pytest.raises(VisionStageError, match="no camera streams"):
         replay_session(session, tmp_path / "run", tracks="cameras")
+
+
+def test_live_vision_worker_turns_newest_frames_into_track_inputs(camera_session: Path) -> None:
+    from edge.drivers.base import LiveInput
+    from edge.live.queues import FrameSlots
+    from edge.live.vision import VisionWorker
+
+    session = Session.open(camera_session)
+    rig = {c: session.camera_model(c) for c in ("cam-1", "cam-2")}
+    slots = FrameSlots(depth=2)
+    out: list[LiveInput] = []
+    worker = VisionWorker(rig, slots, out.append)  # type: ignore[arg-type]
+    assert worker.tick() is None  # no frame yet: no track input
+    for t, frames in itertools.islice(camera_ticks(session), 200):
+        for cam, frame in frames.items():
+            slots.put(LiveInput(t, "frame", cam, frame))
+        if round(t * 15) % 3 == 0:  # vision at a third of the camera rate: older frames dropped
+            item = worker.tick()
+            assert item is not None and item.kind == "tracks"
+            out.append(item)
+    assert sum(s["dropped"] for s in slots.stats().values()) > 0
+    assert any(item.payload for item in out)  # the shopper is tracked within the first 13 s
+    assert worker.stats.frames <= 2 * len(out)

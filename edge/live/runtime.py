@@ -19,11 +19,11 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from edge.config import load_store_config_text
 from edge.config.layout import StoreLayout
-from edge.drivers.base import Backoff, Driver, LiveInput
+from edge.drivers.base import Backoff, Driver, LiveInput, Sink
 from edge.journal.journal import Journal
 from edge.live import sdnotify
 from edge.live.clock import FeedClock
@@ -33,6 +33,9 @@ from edge.live.recorder import Recorder, canonical_frame
 from edge.live.resume import rebind_returning_tracks, restore_open_visits, snapshot_visit
 from edge.pipeline.core import EdgeCore
 from edge.replay.runner import _json
+
+if TYPE_CHECKING:
+    from edge.live.vision import VisionWorker
 
 __all__ = ["LiveOptions", "LiveRuntime"]
 
@@ -54,6 +57,8 @@ class LiveOptions:
     frame_depth: int = 2
     review_policy: str = "settle_and_flag"
     cameras: bool = True
+    vision_rate_hz: float = 10.0  # person tracks from the cameras (when no track source is set)
+    vision_threads: int = 1  # detector threads: one core stays for shelves, gates and the core
 
 
 class LiveRuntime:
@@ -78,6 +83,7 @@ class LiveRuntime:
         self.restored: list[str] = []
         self._pending_tracks: dict[str, set[int]] = {}
         self.stop_event = threading.Event()
+        self.vision: VisionWorker | None = None
         self.inputs = {"shelf": 0, "read": 0, "tracks": 0}
         self.heartbeat_mono = time.monotonic()
         self._dirty: set[str] = set()
@@ -127,6 +133,8 @@ class LiveRuntime:
                         cam.id, cam.source, cam.fps, self.frames.put, backoff=backoff()
                     )
                 )
+            if self.config.cameras and source is None:
+                self.vision = self._vision_worker(put)
 
     def start(self) -> None:
         self.start_unix = time.time()
@@ -162,6 +170,8 @@ class LiveRuntime:
         self._build_drivers()
         for driver in self.drivers:
             driver.start()
+        if self.vision is not None:
+            self.vision.start()
         self._start_link()
         sdnotify.notify("READY=1\nSTATUS=running")
         log.info(
@@ -224,7 +234,10 @@ class LiveRuntime:
     def healthy(self, now: float) -> bool:
         """The pipeline heartbeats are fresh: the core loop turned recently and no driver thread
         died (a dead *device* is a fault the driver reports, not a dead pipeline)."""
-        alive = all(d._thread is not None and d._thread.is_alive() for d in self.drivers)
+        threads = [d._thread for d in self.drivers]
+        if self.vision is not None:
+            threads.append(self.vision._thread)
+        alive = all(t is not None and t.is_alive() for t in threads)
         return alive and now - self.heartbeat_mono < HEARTBEAT_STALE_S
 
     def handle(self, item: LiveInput) -> None:
@@ -271,9 +284,31 @@ class LiveRuntime:
         self.faults[kind] = self.faults.get(kind, 0) + 1
         log.warning("%s (%s)", kind, detail)
 
+    def _vision_worker(self, put: Sink) -> VisionWorker | None:
+        """Person tracks from the cameras (edge/live/vision.py), if their calibration loads; a
+        camera rig that does not load is a counted fault and the store runs without vision."""
+        from edge.live.vision import VisionWorker
+        from edge.vision.manifest import DetectorError
+        from edge.vision.rig import RigError, load_rig
+
+        try:
+            rig = load_rig(self.config, self.config_path.parent)
+            return VisionWorker(
+                rig,
+                self.frames,
+                put,
+                rate_hz=self.options.vision_rate_hz,
+                threads=self.options.vision_threads,
+            )
+        except (RigError, DetectorError) as exc:
+            self._fault("vision unavailable", str(exc))
+            return None
+
     def _take_frames(self, now: float) -> None:
-        # Vision is not live yet: frames are taken (so the drop-oldest policy is exercised and
-        # measured) and their age is the latency a detector would start from.
+        # Without live vision, frames are still taken (so the drop-oldest policy is exercised and
+        # measured) and counted; with it, the vision thread takes them.
+        if self.vision is not None:
+            return
         for cam in self.config.cameras if self.options.cameras else ():
             item = self.frames.take(cam.id)
             if item is not None:
@@ -357,6 +392,11 @@ class LiveRuntime:
                 "blocked_puts": self.queue.blocked_puts,
             },
             "frames": self.frames.stats(),
+            "vision": (
+                None
+                if self.vision is None
+                else asdict(self.vision.stats) | {"busy_s": round(self.vision.seconds_busy, 3)}
+            ),
             "inputs": dict(self.inputs),
             "latency": self.latency.summary(),
             "faults": dict(sorted(self.faults.items())),
@@ -384,6 +424,8 @@ class LiveRuntime:
         sdnotify.notify("STOPPING=1")
         for driver in self.drivers:
             driver.stop()
+        if self.vision is not None:
+            self.vision.stop()
         while (item := self.queue.get_nowait()) is not None:
             self.handle(item)
         if self.core is not None:
