@@ -80,6 +80,7 @@ def _run_live(
     duration: float | None,
     no_cameras: bool,
     log_level: str,
+    health_port: int | None = None,
 ) -> None:
     import logging
     import signal
@@ -99,6 +100,7 @@ def _run_live(
                 overwrite_record=overwrite,
                 duration_s=duration,
                 cameras=not no_cameras,
+                health_port=health_port,
             ),
         )
     # SIGTERM (systemd stop) and Ctrl-C both drain and stop cleanly.
@@ -132,10 +134,16 @@ def run(
         help="Stop by itself after this many seconds (default: run until SIGTERM or Ctrl-C).",
     ),
     no_cameras: bool = typer.Option(False, "--no-cameras", help="Do not open the cameras."),
+    health_port: int | None = typer.Option(
+        None,
+        "--health-port",
+        help="Serve /healthz, /readyz, /metrics and a status page on 127.0.0.1:PORT "
+        "(docs/health.md).",
+    ),
     log_level: str = _LOG_LEVEL,
 ) -> None:
     """Run the store live: sensor drivers feed the pipeline until SIGTERM (docs/live.md)."""
-    _run_live(config, data_dir, record, overwrite, duration, no_cameras, log_level)
+    _run_live(config, data_dir, record, overwrite, duration, no_cameras, log_level, health_port)
 
 
 @app.command()

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import resource
+import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -59,6 +60,8 @@ class LiveOptions:
     cameras: bool = True
     vision_rate_hz: float = 10.0  # person tracks from the cameras (when no track source is set)
     vision_threads: int = 1  # detector threads: one core stays for shelves, gates and the core
+    health_port: int | None = None  # serve /healthz, /readyz, /metrics, / (edge/health/)
+    health_host: str = "127.0.0.1"
 
 
 class LiveRuntime:
@@ -84,8 +87,11 @@ class LiveRuntime:
         self._pending_tracks: dict[str, set[int]] = {}
         self.stop_event = threading.Event()
         self.vision: VisionWorker | None = None
+        self.last_status: dict[str, Any] = {}
+        self.health: Any = None  # edge.health.server.HealthServer while serving
         self.inputs = {"shelf": 0, "read": 0, "tracks": 0}
         self.heartbeat_mono = time.monotonic()
+        self.heartbeat_start = self.heartbeat_mono
         self._dirty: set[str] = set()
         self._settled: set[str] = set()
         self._saved: dict[str, str] = {}  # visit id -> last snapshot written to the journal
@@ -173,6 +179,14 @@ class LiveRuntime:
         if self.vision is not None:
             self.vision.start()
         self._start_link()
+        self.write_status()
+        if self.options.health_port is not None:
+            from edge.health.server import start_health_server
+
+            self.health = start_health_server(
+                self, self.options.health_host, self.options.health_port
+            )
+            log.info("health on http://%s:%d/", self.options.health_host, self.health.port)
         sdnotify.notify("READY=1\nSTATUS=running")
         log.info(
             "store %s running: %d drivers, data in %s%s",
@@ -392,11 +406,21 @@ class LiveRuntime:
                 "blocked_puts": self.queue.blocked_puts,
             },
             "frames": self.frames.stats(),
-            "vision": (
-                None
-                if self.vision is None
-                else asdict(self.vision.stats) | {"busy_s": round(self.vision.seconds_busy, 3)}
-            ),
+            "vision": self._vision_status(now),
+            "outbox": self._outbox_status(),
+            "shelf_ports": {
+                port: {
+                    "frames_ok": d.stats.parser.frames_ok,
+                    "crc_errors": d.stats.parser.crc_errors,
+                    "frames_lost": d.stats.parser.frames_lost,
+                    "bytes_discarded": d.stats.parser.bytes_discarded,
+                }
+                for port, d in sorted(core.decoders.items())
+            }
+            if core
+            else {},
+            "plate_faults": dict(sorted(core.active_plate_faults.items())) if core else {},
+            "review_queue": self._review_queue(),
             "inputs": dict(self.inputs),
             "latency": self.latency.summary(),
             "faults": dict(sorted(self.faults.items())),
@@ -411,8 +435,44 @@ class LiveRuntime:
             "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
         }
 
+    def _review_queue(self) -> int:
+        """Visits still in the store with a review flag."""
+        if self.core is None:
+            return 0
+        visits = self.core.visits.visits
+        return sum(
+            1
+            for vid, reasons in self.core.review.items()
+            if reasons and vid in visits and visits[vid].closed_t is None
+        )
+
+    def _vision_status(self, now: float) -> dict[str, Any] | None:
+        v = self.vision
+        if v is None:
+            return None
+        # A vision thread that has not ticked yet counts from the start of the run.
+        since = v.last_tick_mono if v.last_tick_mono is not None else self.heartbeat_start
+        return asdict(v.stats) | {
+            "busy_s": round(v.seconds_busy, 3),
+            "last_tick_age_s": round(now - since, 3),
+        }
+
+    def _outbox_status(self) -> dict[str, Any]:
+        if self.journal is None:
+            return {"backlog": 0, "oldest_age_s": None}
+        try:
+            backlog = self.journal.backlog()
+        except sqlite3.Error:  # closed at shutdown
+            return {"backlog": None, "oldest_age_s": None}
+        oldest = backlog.oldest_event_time_ns
+        age = max(0.0, time.time() - oldest / 1e9) if backlog.count and oldest else None
+        return {"backlog": backlog.count, "oldest_age_s": None if age is None else round(age, 1)}
+
     def write_status(self) -> dict[str, Any]:
         status = self.status()
+        # The health server reads this snapshot from its own thread (the journal's SQLite
+        # connection and the core's dicts belong to the core thread).
+        self.last_status = status
         tmp = self.data_dir / "live-status.json.tmp"
         tmp.write_text(json.dumps(status, indent=1, sort_keys=True) + "\n")
         os.replace(tmp, self.data_dir / "live-status.json")
@@ -422,6 +482,8 @@ class LiveRuntime:
         """Stop the drivers, feed the core what is still queued, persist, close. Open visits
         stay open (in the journal) for the next start."""
         sdnotify.notify("STOPPING=1")
+        if self.health is not None:
+            self.health.stop()
         for driver in self.drivers:
             driver.stop()
         if self.vision is not None:

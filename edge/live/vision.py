@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 
 from edge.drivers.base import LiveInput, Sink
+from edge.health.metrics import LatencyHistogram
 from edge.live.queues import FrameSlots
 from edge.vision.camera import CameraModel
 from edge.vision.detector import Detector, DetectorOptions
@@ -47,6 +48,8 @@ class VisionWorker:
         self.tracker = FloorTracker(list(self.rig.values()))
         self.stats = VisionStats()
         self.seconds_busy = 0.0
+        self.latency = LatencyHistogram()
+        self.last_tick_mono: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -78,7 +81,10 @@ class VisionWorker:
         frame = self.tracker.step(t_mono, detections)
         self.stats.ticks += 1
         self.stats.frames += len(ids)
-        self.seconds_busy += time.monotonic() - started
+        busy = time.monotonic() - started
+        self.seconds_busy += busy
+        self.latency.observe(busy)
+        self.last_tick_mono = time.monotonic()
         people = [(p.id, p.x, p.y, p.hands) for p in frame.people]
         # Stamped with the newest frame's capture time: the track frame describes that moment.
         return LiveInput(t_mono, "tracks", self.name, people)

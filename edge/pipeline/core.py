@@ -74,6 +74,8 @@ class EdgeCore:
         self.handoffs = HandoffDetector(layout)
         self.carts: dict[str, Cart] = {}
         self.review: dict[str, list[str]] = {}
+        # Plates with a fault now ("g.s.p" -> kind), for health and metrics (edge/health/).
+        self.active_plate_faults: dict[str, str] = {}
         self.stats = CoreStats()
         self._seq = 0
         self._receipt_seq = 0
@@ -108,6 +110,11 @@ class EdgeCore:
     def _on_shelf_output(self, out: ShelfEvent | PlateFault) -> None:
         if isinstance(out, PlateFault):
             self.stats.faults += 1
+            ref = f"{out.gondola}.{out.shelf}.{out.plate}"
+            if out.active:
+                self.active_plate_faults[ref] = out.kind
+            else:
+                self.active_plate_faults.pop(ref, None)
             self._emit(
                 {
                     "type": "sensor_fault",
