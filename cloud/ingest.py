@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from walkout.v1 import ack_pb2
 from cloud import db
 from cloud.validate import Incoming, Rejection, validate
 from edge.link import topics
-from edge.link.mqtt import BrokerAddress, Connection, Event
+from edge.link.mqtt import BrokerAddress, Connection, Event, InboxWorker
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ class IngestStats:
     rejected: Counter[str] = field(default_factory=Counter)
 
 
-class IngestWorker:
+class IngestWorker(InboxWorker):
     """One worker: an MQTT session in the shared group and a database engine."""
 
     def __init__(
@@ -79,24 +78,9 @@ class IngestWorker:
         self.name = name
         self.wall = wall_clock
         self.stats = IngestStats()
-        self.inbox: queue.Queue[Event] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
+        self.thread_name = f"ingest-{name}"
+        self._init_worker()
         self._conn: Connection | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name=f"ingest-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self.inbox.put(Event("wake", 0))
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def wait_ready(self, timeout: float) -> bool:
-        return self._ready.wait(timeout)
 
     def run(self) -> None:
         s = self.settings

@@ -33,7 +33,7 @@ from walkout.v1 import SCHEMA_VERSION, ack_pb2, events_pb2
 from edge.config.models import StoreConfig
 from edge.journal.journal import Journal
 from edge.link import topics
-from edge.link.mqtt import BrokerAddress, Connection, Event
+from edge.link.mqtt import BrokerAddress, Connection, Event, InboxWorker
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,10 @@ class LinkStats:
     last_drop_reason: str = ""
 
 
-class EdgeLink:
+class EdgeLink(InboxWorker):
     """Drains `journal_path`'s outbox to the broker; `start()`/`stop()` or `run(stop_event)`."""
+
+    thread_name = "edge-link"
 
     def __init__(
         self,
@@ -115,31 +117,8 @@ class EdgeLink:
         self.wall = wall_clock
         self.mono = monotonic
         self.stats = LinkStats()
-        self.inbox: queue.Queue[Event] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()  # set while connected and subscribed to acks
+        self._init_worker()  # start(), stop(), wait_ready(), ready: edge/link/mqtt.py
         self._started_mono = monotonic()
-
-    # Lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="edge-link", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self.inbox.put(Event("wake", 0))
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def wait_ready(self, timeout: float) -> bool:
-        """Block until connected and subscribed (tests, demo)."""
-        return self._ready.wait(timeout)
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
 
     # The loop ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,3 +141,37 @@ class Connection:
             log.debug("disconnect failed", exc_info=True)
         self.client.loop_stop()
         self._started = False
+
+
+class InboxWorker:
+    """The thread life cycle shared by the edge link and the cloud's ingest workers: one thread
+    runs `run()`, serving a paho connection whose callbacks post `Event`s to `inbox`."""
+
+    thread_name = "mqtt-worker"
+
+    def _init_worker(self) -> None:
+        self.inbox: queue.Queue[Event] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()  # set while connected and subscribed
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.inbox.put(Event("wake", 0))
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until connected and subscribed (tests, demo)."""
+        return self._ready.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
