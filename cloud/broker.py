@@ -40,6 +40,10 @@ class Mosquitto:
     # Users and ACL (mosquitto_passwd file, acl_file); None: anonymous access (tests, demo).
     password_file: Path | None = None
     acl_file: Path | None = None
+    # TLS with client certificates (production): (ca, server cert, server key) PEM paths. Every
+    # client must present a certificate the CA signed; its CN becomes the MQTT user name, so
+    # the ACL's %u patterns apply per store without passwords.
+    tls: tuple[Path, Path, Path] | None = None
 
     @property
     def config_path(self) -> Path:
@@ -49,7 +53,7 @@ class Mosquitto:
         self.folder.mkdir(parents=True, exist_ok=True)
         lines = [
             f"listener {self.port} 127.0.0.1",
-            f"allow_anonymous {'false' if self.password_file else 'true'}",
+            f"allow_anonymous {'false' if self.password_file or self.tls else 'true'}",
             "persistence true",
             f"persistence_location {self.folder}/",
             "autosave_interval 1",
@@ -58,6 +62,16 @@ class Mosquitto:
             "log_type error",
             "log_type warning",
         ]
+        if self.tls is not None:
+            ca, cert, key = self.tls
+            lines += [
+                f"cafile {ca}",
+                f"certfile {cert}",
+                f"keyfile {key}",
+                "require_certificate true",
+                "use_identity_as_username true",
+                "tls_version tlsv1.2",
+            ]
         if self.password_file is not None:
             lines.append(f"password_file {self.password_file}")
         if self.acl_file is not None:

@@ -222,6 +222,19 @@ class MqttLink(StrictModel):
         pattern=r"^[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+)*$",
         description="Root of the store's topics; the store id follows (docs/mqtt.md).",
     )
+    ca_file: str | None = Field(
+        default=None,
+        description="With tls: the CA certificate (PEM) that signed the broker's certificate; "
+        "default: the system's trust store.",
+    )
+    cert_file: str | None = Field(
+        default=None,
+        description="With tls: this store's client certificate (PEM); its CN is the store's "
+        "user name on the broker (`walkout cloud pki`).",
+    )
+    key_file: str | None = Field(
+        default=None, description="With tls: the private key (PEM) of cert_file."
+    )
 
 
 class CloudLink(StrictModel):

@@ -31,6 +31,11 @@ class BrokerAddress:
     password: str | None = None
     keepalive_s: int = 30
     tls: bool = False
+    # TLS with client certificates (production): the CA that signed the broker's certificate,
+    # and this client's certificate and key (its CN is its MQTT user name on the broker).
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
     # "5" (MQTT v5, the default) or "3.1.1" for a broker that does not speak v5. The edge link
     # falls back to 3.1.1 by itself when a broker refuses v5 (`EdgeLink`).
     protocol: str = "5"
@@ -72,7 +77,9 @@ class Connection:
         if address.username:
             client.username_pw_set(address.username, address.password)
         if address.tls:
-            client.tls_set()
+            client.tls_set(
+                ca_certs=address.ca_file, certfile=address.cert_file, keyfile=address.key_file
+            )
         if will is not None:
             client.will_set(will[0], will[1], qos=1, retain=True)
         client.max_inflight_messages_set(200)
