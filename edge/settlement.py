@@ -8,6 +8,7 @@ yields the same id, which the journal refuses: a visit is never charged twice. T
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -45,8 +46,13 @@ def build_receipt(
     settled_t: float,
     review_reasons: list[str],
     price_book_version: int = 0,
+    prices: Mapping[str, Decimal] | None = None,
 ) -> dict[str, Any]:
-    """The receipt of a visit as plain data (JSON-ready, money as decimal strings)."""
+    """The receipt of a visit as plain data (JSON-ready, money as decimal strings).
+
+    `prices` (a pushed price book, edge/push/) override the config's prices; a product missing
+    from it keeps the config's price and flags the receipt for review."""
+    review_reasons = list(review_reasons)
     store = layout.config.store
     lines = []
     total = Decimal("0.00")
@@ -61,14 +67,20 @@ def build_receipt(
         if quantity <= 0:
             continue
         product = layout.products[product_id]
-        line_total = product.price * quantity
+        unit_price = product.price
+        if prices is not None:
+            if product_id in prices:
+                unit_price = prices[product_id]
+            else:
+                review_reasons.append(f"no price for {product_id} in price book")
+        line_total = unit_price * quantity
         total += line_total
         lines.append(
             {
                 "product_id": product_id,
                 "name": product.name,
                 "quantity": quantity,
-                "unit_price": f"{product.price:.2f}",
+                "unit_price": f"{unit_price:.2f}",
                 "line_total": f"{line_total:.2f}",
                 "confidence": round(cart.min_confidence(product_id), 4),
                 "evidence": cart.evidence_for(product_id),

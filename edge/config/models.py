@@ -249,6 +249,12 @@ class CloudLink(StrictModel):
     heartbeat_interval_s: float = Field(
         default=30.0, gt=0, description="Seconds between heartbeats (backlog size and age)."
     )
+    push_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Cloud signing keys this store trusts for price and planogram pushes: key id "
+        "-> Ed25519 public key file (PEM), relative to the config file's folder. Empty: pushes "
+        "are not applied (docs/mqtt.md, Config pushes).",
+    )
 
 
 class Storage(StrictModel):

@@ -121,6 +121,8 @@ class EdgeLink(InboxWorker):
         self.mono = monotonic
         self.stats = LinkStats()
         self._init_worker()  # start(), stop(), wait_ready(), ready: edge/link/mqtt.py
+        # Called (in the link's thread) with each retained config bundle for this store.
+        self.on_config: Callable[[str, bytes], None] | None = None
         self._started_mono = monotonic()
 
     # The loop ------------------------------------------------------------------------------
@@ -169,11 +171,16 @@ class EdgeLink(InboxWorker):
                     event = None
                 while event is not None:
                     current = conn is not None and event.generation == conn.generation
-                    if event.kind == "message":
+                    if event.kind == "message" and "/config/" in event.topic:
+                        self._on_config(event)
+                    elif event.kind == "message":
                         if self._on_ack(journal, event, inflight):
                             last_progress = self.mono()
                     elif current and event.kind == "connected" and conn is not None:
-                        conn.subscribe([topics.ack(s.store_id, s.prefix)])
+                        wanted = [topics.ack(s.store_id, s.prefix)]
+                        if self.on_config is not None:  # signed pushes (edge/push/)
+                            wanted.append(f"{s.prefix}/{s.store_id}/config/+")
+                        conn.subscribe(wanted)
                         conn.publish(
                             topics.availability(s.store_id, s.prefix),
                             topics.AVAILABILITY_ONLINE,
@@ -252,6 +259,15 @@ class EdgeLink(InboxWorker):
         log.warning("link down: %s", reason)
         if conn is not None:
             conn.close()
+
+    def _on_config(self, event: Event) -> None:
+        """A retained config bundle for this store: hand it to whoever applies pushes."""
+        if self.on_config is None:
+            return
+        try:
+            self.on_config(event.topic, event.payload)
+        except Exception:  # a bad bundle is the applier's to reject; the link keeps running
+            log.exception("config bundle on %s not applied", event.topic)
 
     def _on_ack(
         self, journal: Journal, event: Event, inflight: dict[int, tuple[str, int, str]]

@@ -37,6 +37,7 @@ from edge.replay.runner import _json
 
 if TYPE_CHECKING:
     from edge.live.vision import VisionWorker
+    from edge.push.bundles import PushApplier
 
 __all__ = ["LiveOptions", "LiveRuntime"]
 
@@ -89,6 +90,7 @@ class LiveRuntime:
         self.vision: VisionWorker | None = None
         self.last_status: dict[str, Any] = {}
         self.health: Any = None  # edge.health.server.HealthServer while serving
+        self.pushes: PushApplier | None = None
         self.inputs = {"shelf": 0, "read": 0, "tracks": 0}
         self.heartbeat_mono = time.monotonic()
         self.heartbeat_start = self.heartbeat_mono
@@ -210,7 +212,32 @@ class LiveRuntime:
 
             raise UserError(f"{self.config_path}: {exc}") from None
         self.link = EdgeLink(self.data_dir / self.config.storage.journal, settings)
+        if self.config.cloud.push_keys:
+            self.pushes = self._push_applier()
+            self.link.on_config = self.pushes
+            assert self.core is not None
+            self.core.pushed = self.pushes.store
         self.link.start()
+
+    def _push_applier(self) -> PushApplier:
+        """Signed price and planogram pushes: verified with the keys the config trusts, kept in
+        data_dir/pushed (edge/push/bundles.py)."""
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        from edge.cli.errors import UserError
+        from edge.push.bundles import BundleVerifier, ConfigStore, PushApplier
+
+        keys = {}
+        for key_id, rel in sorted(self.config.cloud.push_keys.items()):
+            path = self.config_path.parent / rel
+            try:
+                keys[key_id] = load_pem_public_key(path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise UserError(
+                    f"{self.config_path}: cloud.push_keys.{key_id}: {path}: {exc}"
+                ) from None
+        verifier = BundleVerifier(self.config.store.id, keys)  # type: ignore[arg-type]
+        return PushApplier(verifier, ConfigStore(self.data_dir / "pushed"))
 
     # --- the core thread --------------------------------------------------------------------
 

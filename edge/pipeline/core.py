@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.carts.cart import Cart, CartEvent
 from edge.config.layout import StoreLayout
@@ -23,6 +23,9 @@ from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
 from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
 from edge.tracks.store import TrackStore, distance_to_segment
 from edge.visits.manager import VisitManager, VisitParams
+
+if TYPE_CHECKING:
+    from edge.push.bundles import ConfigStore
 
 CARRIED_HAND_M = 0.15  # a hand this close to the plates' front edge is reaching into them
 CARRIED_WINDOW_S = 3.0  # ... within this long before the shelf's weight came to rest
@@ -74,6 +77,8 @@ class EdgeCore:
         self.handoffs = HandoffDetector(layout)
         self.carts: dict[str, Cart] = {}
         self.review: dict[str, list[str]] = {}
+        # Signed config pushed by the cloud (edge/push/); None: the store config's prices.
+        self.pushed: ConfigStore | None = None
         # Plates with a fault now ("g.s.p" -> kind), for health and metrics (edge/health/).
         self.active_plate_faults: dict[str, str] = {}
         self.stats = CoreStats()
@@ -319,12 +324,19 @@ class EdgeCore:
     def _settle(self, visit_id: str) -> None:
         visit = self.visits.visits[visit_id]
         reasons = self.review.get(visit_id, [])
+        # The price book in force when the shopper entered (edge/push/bundles.py explains why).
+        book = None
+        if self.pushed is not None:
+            entered_ns = round((self.start_time_unix + visit.opened_t) * 1e9)
+            book = self.pushed.price_book_at(entered_ns)
         receipt = build_receipt(
             self.layout,
             self.carts[visit_id],
             visit=visit,
             settled_t=self.now,
             review_reasons=reasons,
+            price_book_version=book.version if book else 0,
+            prices=book.prices if book else None,
         )
         hold = self.review_policy == "hold" and receipt["needs_review"]
         receipt["status"] = "held" if hold else "settled"

@@ -1,0 +1,1 @@
+"""Signed configuration pushed by the cloud: verify, apply atomically, persist, never go back."""
