@@ -107,6 +107,19 @@ def get(url: str) -> tuple[int, str, str]:
         return exc.code, exc.headers["Content-Type"], exc.read().decode()
 
 
+def test_floor_map_marks_faulty_plates_red() -> None:
+    from edge.config import load_store_config
+    from edge.config.layout import StoreLayout
+    from edge.health.server import floor_map
+
+    layout = StoreLayout(load_store_config("small"))
+    svg = floor_map(layout, {"plate_faults": {"1.2.3": "stuck"}})
+    assert svg.startswith("<svg") and svg.count("<line") == len(layout.plate_geometry)
+    assert svg.count('stroke="#d11"') == 1
+    assert "<title>plate 1.2.3</title>" in svg
+    assert floor_map(None, {}) == ""
+
+
 def test_endpoints_on_a_real_server() -> None:
     status = fine() | {
         "shelf_ports": {
@@ -195,6 +208,8 @@ def test_live_runtime_serves_its_health_and_turns_not_ready_when_a_board_goes_qu
         assert any(str(port) in r for r in json.loads(body)["reasons"])
         families = {f.name for f in text_string_to_metric_families(get(base + "/metrics")[2])}
         assert {"walkout_shelf_frames", "walkout_receipts", "walkout_open_visits"} <= families
+        page = get(base + "/")[2]
+        assert "<svg" in page and "plate 1.1.1" in page  # the floor map of the store
     finally:
         runtime.request_stop()
         runner.join(timeout=10)
