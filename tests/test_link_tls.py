@@ -11,6 +11,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from support.services import needs_mosquitto
 from support.traffic import fill_journal, receipt_payload
@@ -20,8 +21,11 @@ from cloud import db
 from cloud.broker import Mosquitto, free_port
 from cloud.ingest import IngestSettings, IngestWorker
 from cloud.pki import Issued, create_ca, issue
+from edge.config.errors import ConfigError
+from edge.config.loader import load_store_config, load_store_config_text
+from edge.config.models import StoreConfig
 from edge.link import topics
-from edge.link.link import EdgeLink
+from edge.link.link import EdgeLink, LinkSettings
 from edge.link.mqtt import BrokerAddress
 
 pytestmark = needs_mosquitto
@@ -149,3 +153,97 @@ def test_clients_without_a_valid_certificate_are_refused(tls_world):  # type: ig
     assert refused(broker.port, ca, None)  # no certificate
     assert refused(broker.port, ca, rogue)  # signed by another CA
     assert refused(broker.port, ca, expired)  # expired
+
+
+def test_a_store_certificate_cannot_read_another_stores_config(tls_world):  # type: ignore[no-untyped-def]
+    broker, _, _, ca, certs, _ = tls_world
+    # The cloud leaves a retained bundle on each store's config topic (as cloud/push.py does).
+    cloud = tls_client(broker.port, ca, certs["walkout-cloud"])
+    wait_for(cloud.is_connected, 5, "the cloud connected over TLS")
+    for store in (STORE, "store-2"):
+        cloud.publish(
+            f"walkout/v1/{store}/config/price_book", f"book of {store}".encode(), 1, retain=True
+        ).wait_for_publish(5)
+    cloud.loop_stop()
+    cloud.disconnect()
+
+    def received(cn: str, pattern: str) -> dict[str, bytes]:
+        """What a client with `cn`'s certificate gets when it subscribes to `pattern`."""
+        got: dict[str, bytes] = {}
+        c = tls_client(broker.port, ca, certs[cn])
+        c.on_message = lambda _c, _u, m: got.__setitem__(m.topic, bytes(m.payload))
+        wait_for(c.is_connected, 5, f"{cn} connected")
+        c.subscribe(pattern, qos=1)
+        time.sleep(1.0)  # retained messages arrive right after the SUBACK
+        c.loop_stop()
+        c.disconnect()
+        return got
+
+    # Control: store-2 reads its own bundle, so it was there to be read.
+    assert received("store-2", "walkout/v1/store-2/config/#") == {
+        "walkout/v1/store-2/config/price_book": b"book of store-2"
+    }
+    assert received(STORE, "walkout/v1/store-2/config/#") == {}
+    # A wildcard over every store yields only the store's own topic.
+    assert received(STORE, "walkout/v1/+/config/#") == {
+        f"walkout/v1/{STORE}/config/price_book": f"book of {STORE}".encode()
+    }
+
+
+def test_an_unloadable_certificate_is_a_counted_drop(tmp_path, tls_world):  # type: ignore[no-untyped-def]
+    broker, _, _, ca, certs, _ = tls_world
+    journal = tmp_path / "journal.sqlite"
+    fill_journal(journal, STORE, 1)
+    garbage = tmp_path / "garbage.crt"
+    garbage.write_text("not a certificate\n")
+    bad = Issued(garbage, certs[STORE].key)
+    link = EdgeLink(journal, link_settings(broker.port, broker=address(broker.port, ca, bad)))
+    link.start()
+    try:
+        wait_for(lambda: link.stats.drops >= 2, 10, "retried drops")
+        assert link._thread is not None and link._thread.is_alive()
+        assert not link.ready and link.stats.published == 0
+    finally:
+        link.stop()
+    assert "TLS setup failed" in link.stats.last_drop_reason
+    assert str(garbage) in link.stats.last_drop_reason
+    assert backlog(journal) == 1
+
+
+def _config_with_mqtt(**mqtt_fields: object) -> dict:  # type: ignore[type-arg]
+    data = load_store_config("small").model_dump(mode="json")
+    data["cloud"]["enabled"] = True
+    data["cloud"]["mqtt"].update(mqtt_fields)
+    return data
+
+
+def test_config_tls_paths_resolve_from_the_config_folder(tmp_path):  # type: ignore[no-untyped-def]
+    pki = tmp_path / "pki"
+    ca = create_ca(pki)
+    store = issue(ca, "store-x", pki)
+    data = _config_with_mqtt(
+        tls=True, ca_file="pki/ca.crt", cert_file="pki/store-x.crt", key_file="pki/store-x.key"
+    )
+    settings = LinkSettings.from_config(StoreConfig.model_validate(data), tmp_path)
+    assert settings.broker.tls
+    assert settings.broker.ca_file == str(ca.cert)
+    assert settings.broker.cert_file == str(store.cert)
+    assert settings.broker.key_file == str(store.key)
+    # From another folder the same relative paths do not exist: a clear start-up error.
+    with pytest.raises(ValueError, match=r"cloud\.mqtt\.ca_file: .*pki/ca\.crt: no such file"):
+        LinkSettings.from_config(StoreConfig.model_validate(data), tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"tls": True, "cert_file": "a.crt"}, "cert_file and key_file go together"),
+        ({"tls": False, "ca_file": "ca.crt"}, "ca_file set but tls is false"),
+    ],
+)
+def test_config_rejects_inconsistent_tls_settings(fields, message):  # type: ignore[no-untyped-def]
+    text = yaml.safe_dump(_config_with_mqtt(**fields), sort_keys=False)
+    with pytest.raises(ConfigError) as err:
+        load_store_config_text(text, source="store.yaml")
+    assert message in str(err.value)
+    assert "cloud.mqtt" in str(err.value)

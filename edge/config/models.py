@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CONFIG_FORMAT_VERSION = 1
 
@@ -235,6 +235,17 @@ class MqttLink(StrictModel):
     key_file: str | None = Field(
         default=None, description="With tls: the private key (PEM) of cert_file."
     )
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> MqttLink:
+        # A certificate without its key (or files with tls off) would otherwise fail only when
+        # the link thread first connects, or silently connect without the certificate.
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: give both or neither")
+        given = [k for k in ("ca_file", "cert_file", "key_file") if getattr(self, k)]
+        if given and not self.tls:
+            raise ValueError(f"{', '.join(given)} set but tls is false")
+        return self
 
 
 class CloudLink(StrictModel):

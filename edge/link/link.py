@@ -61,15 +61,30 @@ class LinkSettings:
             raise ValueError(f"store id {self.store_id!r} cannot be an MQTT topic level")
 
     @classmethod
-    def from_config(cls, config: StoreConfig) -> LinkSettings:
+    def from_config(cls, config: StoreConfig, config_dir: Path | None = None) -> LinkSettings:
         """Settings from a store config's `cloud` section; the password comes from the
-        environment variable the config names (secrets never live in the config file)."""
+        environment variable the config names (secrets never live in the config file).
+        Relative certificate paths are taken from `config_dir` (the config file's folder) when
+        given, else from the working directory; a missing one is an error here, at start-up,
+        not a crash of the link thread at its first connect."""
         m = config.cloud.mqtt
         password = os.environ.get(m.password_env) if m.password_env else None
         if m.password_env and password is None:
             raise ValueError(
                 f"cloud.mqtt.password_env: environment variable {m.password_env} is not set"
             )
+        tls_files: dict[str, str | None] = {}
+        for key in ("ca_file", "cert_file", "key_file"):
+            value = getattr(m, key)
+            if value is None:
+                tls_files[key] = None
+                continue
+            path = Path(value).expanduser()
+            if not path.is_absolute() and config_dir is not None:
+                path = config_dir / path
+            if not path.is_file():
+                raise ValueError(f"cloud.mqtt.{key}: {path}: no such file")
+            tls_files[key] = str(path)
         return cls(
             store_id=config.store.id,
             broker=BrokerAddress(
@@ -79,9 +94,9 @@ class LinkSettings:
                 password=password,
                 keepalive_s=m.keepalive_s,
                 tls=m.tls,
-                ca_file=m.ca_file,
-                cert_file=m.cert_file,
-                key_file=m.key_file,
+                ca_file=tls_files["ca_file"],
+                cert_file=tls_files["cert_file"],
+                key_file=tls_files["key_file"],
             ),
             prefix=m.topic_prefix,
             ack_timeout_s=config.cloud.ack_timeout_s,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -76,10 +77,19 @@ class Connection:
         )
         if address.username:
             client.username_pw_set(address.username, address.password)
+        # A certificate or key that cannot be loaded (not PEM, key not matching) must not kill
+        # the owner's thread: `start()` reports it as a drop, and the owner retries with back-off.
+        self._setup_error: str | None = None
         if address.tls:
-            client.tls_set(
-                ca_certs=address.ca_file, certfile=address.cert_file, keyfile=address.key_file
-            )
+            try:
+                client.tls_set(
+                    ca_certs=address.ca_file, certfile=address.cert_file, keyfile=address.key_file
+                )
+            except (ssl.SSLError, OSError) as exc:
+                files = ", ".join(
+                    f for f in (address.ca_file, address.cert_file, address.key_file) if f
+                )
+                self._setup_error = f"TLS setup failed ({files}): {exc}"
         if will is not None:
             client.will_set(will[0], will[1], qos=1, retain=True)
         client.max_inflight_messages_set(200)
@@ -116,6 +126,9 @@ class Connection:
 
     def start(self) -> None:
         """Begin connecting (non-blocking); a `connected`, `refused` or `down` event follows."""
+        if self._setup_error is not None:
+            self.inbox.put(Event("down", self.generation, reason=self._setup_error))
+            return
         try:
             if self.v5:
                 self.client.connect_async(

@@ -206,7 +206,7 @@ class LiveRuntime:
         from edge.link.link import EdgeLink, LinkSettings
 
         try:
-            settings = LinkSettings.from_config(self.config)
+            settings = LinkSettings.from_config(self.config, self.config_path.parent)
         except ValueError as exc:
             from edge.cli.errors import UserError
 
