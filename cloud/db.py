@@ -7,6 +7,9 @@ Tables, with the later issues in mind (fleet dashboard, control plane, retrainin
 - `receipts`: receipts pulled out of their events, charged once per (receipt_id, revision).
 - `stream_state`: per (store, stream) the highest sequence below which nothing is missing; the
   ingest workers advance it and acknowledge it to the edge.
+- `price_books`, `planograms`: what the control plane pushed, per (store, version).
+- `resolutions`, `shopper_charges`: resolved reviews, and the receipt revision that counts per
+  shopper (cloud/records.py writes both).
 
 Every insert is `ON CONFLICT DO NOTHING`, so a QoS 1 redelivery, an edge resend after a crash or a
 second worker racing on the same message is harmless.
@@ -91,6 +94,63 @@ receipts = Table(
     Index("receipts_store", "store_id", "exited_at_unix_ns"),
 )
 
+# Control plane (cloud/control/, cloud/records.py) ----------------------------------------------
+
+# Every price book the control plane accepted, per store and version (a walkout.v1.PriceBook).
+price_books = Table(
+    "price_books",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("effective_from_unix_ns", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_unix_ns", BigInteger, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("store_id", "version"),
+)
+
+# Every planogram the control plane accepted, per store and version (a walkout.v1.Planogram).
+planograms = Table(
+    "planograms",
+    metadata,
+    Column("store_id", String(64), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("effective_from_unix_ns", BigInteger, nullable=False),
+    Column("created_unix_ns", BigInteger, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("store_id", "version"),
+)
+
+# One row per resolved review: who decided, when, and which revision replaced which.
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("receipt_id", String(64), primary_key=True),  # a receipt is resolved once
+    Column("store_id", String(64), nullable=False),
+    Column("original_revision", Integer, nullable=False),
+    Column("corrected_revision", Integer, nullable=False),
+    Column("resolved_by", String(128), nullable=False),
+    Column("note", String(2000), nullable=False),
+    Column("resolved_unix_ns", BigInteger, nullable=False),
+    Column("corrected_lines", Integer, nullable=False),  # lines whose product or quantity changed
+)
+
+# What each shopper is charged: one row per (shopper, receipt) naming the revision that counts,
+# so a correction replaces the original in the shopper's account instead of adding to it.
+shopper_charges = Table(
+    "shopper_charges",
+    metadata,
+    Column("shopper_ref", String(128), nullable=False),
+    Column("receipt_id", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("store_id", String(64), nullable=False),
+    Column("total_minor_units", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("exited_at_unix_ns", BigInteger, nullable=False),
+    PrimaryKeyConstraint("shopper_ref", "receipt_id"),
+    Index("shopper_charges_receipt", "receipt_id"),
+)
+
 stream_state = Table(
     "stream_state",
     metadata,
@@ -98,6 +158,18 @@ stream_state = Table(
     Column("stream", String(64), nullable=False),
     Column("contiguous_sequence", BigInteger, nullable=False),
     PrimaryKeyConstraint("store_id", "stream"),
+)
+
+# The latest heartbeat of each store, whole (a walkout.v1.Heartbeat with its StoreState): the
+# dashboard's store page reads per-sensor state, tracks and open visits from it.
+store_state = Table(
+    "store_state",
+    metadata,
+    Column("store_id", String(64), primary_key=True),
+    Column("heartbeat_sequence", BigInteger, nullable=False),
+    Column("event_time_unix_ns", BigInteger, nullable=False),
+    Column("received_unix_ns", BigInteger, nullable=False),
+    Column("heartbeat", LargeBinary, nullable=False),
 )
 
 
