@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cloud.train.yolo_dataset import yolo_label_lines
+from cloud.train.yolo_dataset import grow_hand_boxes, yolo_label_lines
 from edge.cli.main import app
 from edge.vision.detector import Detector, DetectorOptions
 from edge.vision.letterbox import letterbox
@@ -48,10 +48,29 @@ def test_yolo_label_lines_clip_and_drop() -> None:
     assert lines[1] == "1 0.011719 0.989583 0.023438 0.020833"
 
 
+def test_hand_boxes_grow_about_their_centre_and_nothing_else_changes() -> None:
+    boxes = np.array(
+        [
+            [0, 10, 20, 30, 40],  # a (small) person: never grown
+            [1, 100, 200, 110, 212],  # a 10x12 hand: grown to 28x28 about (105, 206)
+            [1, 300, 300, 340, 320],  # a hand already wider than 28: only its height grows
+        ],
+        np.float32,
+    )
+    grown = grow_hand_boxes(boxes, 28)
+    assert grown[0].tolist() == [0, 10, 20, 30, 40]
+    assert grown[1].tolist() == [1, 91, 192, 119, 220]
+    assert grown[2].tolist() == [1, 300, 296, 340, 324]
+    assert grow_hand_boxes(boxes, 0).tolist() == boxes.tolist()
+    lines, _ = yolo_label_lines(boxes, (640, 480), hand_box_px=28)
+    assert lines[1] == "1 0.164062 0.429167 0.043750 0.058333"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--imgsz", "100"], "multiple of 32"),
+        (["--hand-box-px", "-1"], "--hand-box-px"),
         (["--model", "yolov8n.pt"], "architecture yaml"),
         (["--epochs", "0"], "at least 1"),
     ],

@@ -62,6 +62,9 @@ class RetrainConfig:
     batch: int = 16
     workers: int = 2
     image_size: tuple[int, int] = (640, 480)
+    # Hand boxes grown to at least this many frame pixels about their centre (0: the true box);
+    # see cloud/train/yolo_dataset.py for why.
+    hand_box_px: float = 0.0
     opset: int = 18
     renderer: str = RENDERER
     # Overhead cameras see the floor from above: up/down and left/right flips are equally real.
@@ -72,6 +75,8 @@ class RetrainConfig:
             raise ValueError(f"--imgsz must be a positive multiple of 32, got {self.imgsz}")
         if self.train_frames < 1 or self.val_frames < 1 or self.epochs < 1:
             raise ValueError("--train-frames, --val-frames and --epochs must be at least 1")
+        if self.hand_box_px < 0:
+            raise ValueError(f"--hand-box-px must be 0 or more, got {self.hand_box_px}")
         if not self.model.endswith((".yaml", ".yml")):
             raise ValueError(
                 f"--model {self.model!r}: give an architecture yaml such as yolov8n.yaml or "
@@ -92,6 +97,7 @@ class RetrainConfig:
             f"--seed {self.seed}",
             f"--batch {self.batch}",
             f"--workers {self.workers}",
+            *([f"--hand-box-px {self.hand_box_px:g}"] if self.hand_box_px else []),
             f"--out {shlex.quote(str(self.out))}",
         ]
         return " ".join(parts)
@@ -175,6 +181,7 @@ def retrain_detector(
             frames,
             data_root,
             split,
+            hand_box_px=cfg.hand_box_px,
             on_frame=lambda k, d=done_before: report("render", (d + k) / total),
         )
         if stats[split].frames != n:
@@ -285,6 +292,7 @@ def retrain_detector(
                 "epochs": cfg.epochs,
                 "imgsz": cfg.imgsz,
                 "batch": cfg.batch,
+                "hand_box_px": cfg.hand_box_px,
                 "augment": cfg.augment,
                 "initial_weights": (
                     {"file": cfg.weights.name, "sha256": sha256_file(cfg.weights)}

@@ -4,6 +4,13 @@ Layout: `images/<split>/<name>.jpg` and `labels/<split>/<name>.txt`, one line pe
 `cls cx cy w h` normalised to the image size, and a `data.yaml` naming the splits and classes.
 Boxes are clipped to the image; boxes thinner than `min_box_px` after clipping are dropped (a
 sliver at the image edge teaches nothing and ultralytics would discard it anyway).
+
+Hands can be labelled as a *hand region* (`hand_box_px`): the true hand box grown to a square of
+at least that many pixels about the same centre. A hand is 9 to 14 px in a 640x480 frame, 6 to 9
+px at the 416 px model input; YOLOv8's assigner gives such a box zero or one anchor point on its
+stride-8 grid, so the head gets almost no training signal for it (docs/detector.md). The grown box
+keeps the hand's centre (all the floor tracker uses) and takes in the wrist and forearm around it,
+which is also what tells a hand from a product or a shoe when seen from the ceiling.
 """
 
 from __future__ import annotations
@@ -34,15 +41,39 @@ class SplitStats:
     dropped_boxes: int
 
 
+HAND_CLASS = 1
+
+
+def grow_hand_boxes(boxes: np.ndarray, hand_box_px: float) -> np.ndarray:
+    """Boxes (N, 5) cls x1 y1 x2 y2 with every hand box grown to at least `hand_box_px` on each
+    side, about its own centre; other classes and larger hands unchanged. 0 disables it."""
+    b = np.array(boxes, dtype=np.float64).reshape(-1, 5)
+    if hand_box_px <= 0:
+        return b
+    for row in b:
+        if int(row[0]) != HAND_CLASS:
+            continue
+        for lo, hi in ((1, 3), (2, 4)):
+            size = row[hi] - row[lo]
+            if size < hand_box_px:
+                centre = (row[lo] + row[hi]) / 2
+                row[lo], row[hi] = centre - hand_box_px / 2, centre + hand_box_px / 2
+    return b
+
+
 def yolo_label_lines(
-    boxes: np.ndarray, image_size: tuple[int, int], min_box_px: float = 2.0
+    boxes: np.ndarray,
+    image_size: tuple[int, int],
+    min_box_px: float = 2.0,
+    hand_box_px: float = 0.0,
 ) -> tuple[list[str], int]:
     """YOLO label lines for boxes (N, 5) cls x1 y1 x2 y2 (pixels) in an image (width, height).
 
+    Hand boxes are first grown to `hand_box_px` (see the module docstring; 0 keeps them).
     Returns the lines and the number of boxes dropped as too small after clipping.
     """
     w, h = image_size
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 5)
+    b = grow_hand_boxes(boxes, hand_box_px)
     lines = []
     dropped = 0
     for cls, x1, y1, x2, y2 in b:
@@ -63,9 +94,11 @@ def write_split(
     split: str,
     *,
     jpeg_quality: int = 95,
+    hand_box_px: float = 0.0,
     on_frame: Callable[[int], None] | None = None,
 ) -> SplitStats:
-    """Write every frame of one split under `root`; `on_frame(count)` after each frame."""
+    """Write every frame of one split under `root`; `on_frame(count)` after each frame.
+    `hand_box_px` grows hand boxes to hand regions (module docstring)."""
     img_dir = root / "images" / split
     lbl_dir = root / "labels" / split
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +119,9 @@ def write_split(
         )
         if not ok:
             raise OSError(f"{img_dir / name}.jpg: OpenCV could not write the image")
-        lines, d = yolo_label_lines(frame.boxes, (image.shape[1], image.shape[0]))
+        lines, d = yolo_label_lines(
+            frame.boxes, (image.shape[1], image.shape[0]), hand_box_px=hand_box_px
+        )
         dropped += d
         for line in lines:
             c = int(line.split(" ", 1)[0])

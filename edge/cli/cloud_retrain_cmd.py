@@ -30,6 +30,11 @@ def detector(
     seed: int = typer.Option(0, help="Seed of the training frames and training; val uses another."),
     batch: int = typer.Option(16, help="Training batch size."),
     workers: int = typer.Option(2, help="Data-loader worker processes."),
+    hand_box_px: float = typer.Option(
+        0.0,
+        help="Label hands as regions of at least this many frame pixels about the hand's centre "
+        "(0: the true hand box). docs/detector.md says why.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Render labelled frames, train a small YOLO, export ONNX + manifest into --out."""
@@ -54,6 +59,7 @@ def detector(
                 seed=seed,
                 batch=batch,
                 workers=workers,
+                hand_box_px=hand_box_px,
             )
         except ValueError as exc:
             raise UserError(str(exc)) from None
