@@ -252,6 +252,23 @@ class IngestWorker(InboxWorker):
                 software_version=hb.software_version[:64],
             )
         )
+        # The whole heartbeat, latest per store, for the dashboard (cloud/dashboard/).
+        row = {
+            "store_id": m.store_id,
+            "heartbeat_sequence": m.event.header.sequence,
+            "event_time_unix_ns": m.event.header.event_time_unix_ns,
+            "received_unix_ns": round(self.wall() * 1e9),
+            "heartbeat": hb.SerializeToString(deterministic=True),
+        }
+        db.insert_ignore(conn, db.store_state, [row])
+        conn.execute(
+            update(db.store_state)
+            .where(
+                db.store_state.c.store_id == m.store_id,
+                db.store_state.c.heartbeat_sequence < row["heartbeat_sequence"],
+            )
+            .values(**row)
+        )
 
     def _store_events(
         self, conn: Any, events: list[Incoming], now_ns: int, out: db.StoredBatch

@@ -116,7 +116,7 @@ def test_floor_map_marks_faulty_plates_red() -> None:
     svg = floor_map(layout, {"plate_faults": {"1.2.3": "stuck"}})
     assert svg.startswith("<svg") and svg.count("<line") == len(layout.plate_geometry)
     assert svg.count('stroke="#d11"') == 1
-    assert "<title>plate 1.2.3</title>" in svg
+    assert "<title>plate 1.2.3: stuck</title>" in svg
     assert floor_map(None, {}) == ""
 
 

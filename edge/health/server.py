@@ -17,6 +17,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from edge.health.floormap import floor_map as draw_floor_map
+from edge.health.floormap import people_from_status
 from edge.health.metrics import exposition, make_registry
 from edge.health.readiness import ReadinessLimits, readiness
 
@@ -87,51 +89,10 @@ def start_health_server(
 
 
 def floor_map(layout: Any, status: dict[str, Any], width_px: int = 640) -> str:
-    """An SVG plan of the store: gondolas, gates, and every shelf's plates along the gondola
-    front, red where a plate has a fault. Empty without a layout."""
-    if layout is None:
-        return ""
-    from edge.config.layout import PlateRef, gondola_to_floor
-
-    cfg = layout.config
-    fw, fd = cfg.floor.width_m, cfg.floor.depth_m
-    scale = width_px / fw
-    height_px = int(fd * scale) + 1
-
-    def pt(p: tuple[float, float]) -> tuple[float, float]:
-        # Floor y grows away from the entrance wall: draw it upwards, like the plan.
-        return round(p[0] * scale, 1), round(height_px - p[1] * scale, 1)
-
-    def xy(p: tuple[float, float]) -> str:
-        x, y = pt(p)
-        return f"{x},{y}"
-
-    faults = status.get("plate_faults", {})
-    parts = [f'<rect width="{width_px}" height="{height_px}" fill="#f7f7f2" stroke="#999"/>']
-    for gate in cfg.gates:
-        pts = " ".join(xy(p) for p in gate.zone)
-        colour = "#cfe8ff" if gate.kind != "exit" else "#ffe2c6"
-        parts.append(f'<polygon points="{pts}" fill="{colour}"><title>{gate.id}</title></polygon>')
-    for g in cfg.gondolas:
-        corners = [(0, 0), (g.length_m, 0), (g.length_m, g.depth_m), (0, g.depth_m)]
-        pts = " ".join(xy(gondola_to_floor(g, u, v)) for u, v in corners)
-        parts.append(f'<polygon points="{pts}" fill="#ddd" stroke="#666"/>')
-        for shelf in g.shelves:
-            v = g.depth_m * (0.1 + 0.8 * (shelf.id - 0.5) / len(g.shelves))
-            for plate in shelf.plates:
-                ref = PlateRef(g.id, shelf.id, plate.id)
-                geo = layout.plate_geometry[ref]
-                (x1, y1) = pt(gondola_to_floor(g, geo.u_start_m + 0.01, v))
-                (x2, y2) = pt(gondola_to_floor(g, geo.u_end_m - 0.01, v))
-                bad = str(ref) in faults
-                parts.append(
-                    f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" '
-                    f'stroke="{"#d11" if bad else "#3a3"}" stroke-width="{3 if bad else 2}">'
-                    f"<title>plate {ref}</title></line>"
-                )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
-        f'role="img" aria-label="store floor map">{"".join(parts)}</svg>'
+    """The floor map of a status snapshot: plates coloured by fault, people with their visits
+    (edge/health/floormap.py). Empty without a layout."""
+    return draw_floor_map(
+        layout, status.get("plate_faults", {}), people_from_status(status), width_px
     )
 
 
@@ -148,6 +109,13 @@ def status_page(status: dict[str, Any], reasons: list[str], floor_svg: str = "")
     )
     faults = status.get("plate_faults", {})
     plates = "".join(f"<li>plate {e(ref)}: {e(kind)}</li>" for ref, kind in faults.items())
+    visit_tracks = status.get("visit_tracks") or {}
+    flagged = set(status.get("review_visits") or [])
+    visits = "".join(
+        f"<tr><td>{e(v)}</td><td>{', '.join(str(t) for t in visit_tracks.get(v, []))}</td>"
+        f"<td>{'review' if v in flagged else ''}</td></tr>"
+        for v in status.get("open_visits", [])
+    )
     core = status.get("core", {})
     outbox = status.get("outbox") or {}
     link = status.get("link")
@@ -173,6 +141,8 @@ tr.bad td {{ background: #fde8e8; }}
 <table><tr><th>kind</th><th>name</th><th>state</th><th>faults</th><th>data age (s)</th>
 <th>last error</th></tr>{rows}</table>
 <h2>Floor</h2>{floor_svg or "<p>(no layout)</p>"}
+<h2>Open visits</h2>
+<table><tr><th>visit</th><th>tracks</th><th>flag</th></tr>{visits}</table>
 <h2>Plates with a fault</h2><ul>{plates or "<li>none</li>"}</ul>
 <p>Metrics: <a href="/metrics">/metrics</a> · readiness: <a href="/readyz">/readyz</a></p>
 </body></html>

@@ -138,6 +138,8 @@ class EdgeLink(InboxWorker):
         self._init_worker()  # start(), stop(), wait_ready(), ready: edge/link/mqtt.py
         # Called (in the link's thread) with each retained config bundle for this store.
         self.on_config: Callable[[str, bytes], None] | None = None
+        # Called (in the link's thread) for the store state each heartbeat carries; None: none.
+        self.state_source: Callable[[], events_pb2.StoreState | None] | None = None
         self._started_mono = monotonic()
 
     # The loop ------------------------------------------------------------------------------
@@ -331,6 +333,18 @@ class EdgeLink(InboxWorker):
         body.software_version = s.software_version
         body.uptime_s = self.mono() - self._started_mono
         body.interval_s = s.heartbeat_interval_s
+        if self.state_source is not None:
+            try:
+                state = self.state_source()
+            except Exception:  # a bad snapshot must not stop the heartbeats or the outbox
+                log.exception("store state not built; heartbeat sent without it")
+                state = None
+            if state is not None:
+                body.store_state.CopyFrom(state)
+                body.open_visits = len(state.open_visits)
+                body.active_faults = len(state.faulty_plates) + sum(
+                    1 for x in state.sensors if x.state not in ("connected", "starting")
+                )
         conn.publish(
             topics.heartbeat(s.store_id, s.prefix),
             msg.SerializeToString(deterministic=True),

@@ -217,6 +217,11 @@ class LiveRuntime:
             self.link.on_config = self.pushes
             assert self.core is not None
             self.core.pushed = self.pushes.store
+        from edge.link.store_state import StoreStateBuilder
+
+        builder = StoreStateBuilder()
+        # Heartbeats carry the store's state from the latest snapshot (edge/link/store_state.py).
+        self.link.state_source = lambda: builder.build(self.last_status)
         self.link.start()
 
     def _push_applier(self) -> PushApplier:
@@ -457,6 +462,22 @@ class LiveRuntime:
                 None if self.link is None else asdict(self.link.stats) | {"ready": self.link.ready}
             ),
             "open_visits": open_visits,
+            # Positions and bindings for the floor maps (edge status page, cloud dashboard).
+            "tracks": [
+                [tid, round(h.last.x, 3), round(h.last.y, 3)]
+                for tid, h in sorted(core.tracks.tracks.items())
+            ]
+            if core
+            else [],
+            "visit_tracks": {v: sorted(core.visits.visits[v].live_tracks) for v in open_visits}
+            if core
+            else {},
+            "visit_opened_t": {v: core.visits.visits[v].opened_t for v in open_visits}
+            if core
+            else {},
+            "review_visits": sorted(v for v, r in core.review.items() if r and v in open_visits)
+            if core
+            else [],
             "resumed_visits": self.restored,
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
             "max_rss_mb": round(usage.ru_maxrss / 1024, 1),

@@ -360,7 +360,7 @@ class ModelVersion(_message.Message):
     def __init__(self, model_name: _Optional[str] = ..., version: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
-    __slots__ = ("subsystems", "outbox_backlog", "outbox_oldest_age_s", "software_version", "price_book_version", "planogram_version", "models", "config_sha256", "uptime_s", "open_visits", "active_faults", "interval_s")
+    __slots__ = ("subsystems", "outbox_backlog", "outbox_oldest_age_s", "software_version", "price_book_version", "planogram_version", "models", "config_sha256", "uptime_s", "open_visits", "active_faults", "interval_s", "store_state")
     SUBSYSTEMS_FIELD_NUMBER: _ClassVar[int]
     OUTBOX_BACKLOG_FIELD_NUMBER: _ClassVar[int]
     OUTBOX_OLDEST_AGE_S_FIELD_NUMBER: _ClassVar[int]
@@ -373,6 +373,7 @@ class Heartbeat(_message.Message):
     OPEN_VISITS_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FAULTS_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    STORE_STATE_FIELD_NUMBER: _ClassVar[int]
     subsystems: _containers.RepeatedCompositeFieldContainer[SubsystemStatus]
     outbox_backlog: int
     outbox_oldest_age_s: float
@@ -385,4 +386,95 @@ class Heartbeat(_message.Message):
     open_visits: int
     active_faults: int
     interval_s: float
-    def __init__(self, subsystems: _Optional[_Iterable[_Union[SubsystemStatus, _Mapping]]] = ..., outbox_backlog: _Optional[int] = ..., outbox_oldest_age_s: _Optional[float] = ..., software_version: _Optional[str] = ..., price_book_version: _Optional[int] = ..., planogram_version: _Optional[int] = ..., models: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ..., config_sha256: _Optional[str] = ..., uptime_s: _Optional[float] = ..., open_visits: _Optional[int] = ..., active_faults: _Optional[int] = ..., interval_s: _Optional[float] = ...) -> None: ...
+    store_state: StoreState
+    def __init__(self, subsystems: _Optional[_Iterable[_Union[SubsystemStatus, _Mapping]]] = ..., outbox_backlog: _Optional[int] = ..., outbox_oldest_age_s: _Optional[float] = ..., software_version: _Optional[str] = ..., price_book_version: _Optional[int] = ..., planogram_version: _Optional[int] = ..., models: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ..., config_sha256: _Optional[str] = ..., uptime_s: _Optional[float] = ..., open_visits: _Optional[int] = ..., active_faults: _Optional[int] = ..., interval_s: _Optional[float] = ..., store_state: _Optional[_Union[StoreState, _Mapping]] = ...) -> None: ...
+
+class StoreState(_message.Message):
+    __slots__ = ("ready", "not_ready_reasons", "sensors", "shelf_controllers", "faulty_plates", "tracks", "open_visits", "link_connected", "session_t", "review_queue")
+    READY_FIELD_NUMBER: _ClassVar[int]
+    NOT_READY_REASONS_FIELD_NUMBER: _ClassVar[int]
+    SENSORS_FIELD_NUMBER: _ClassVar[int]
+    SHELF_CONTROLLERS_FIELD_NUMBER: _ClassVar[int]
+    FAULTY_PLATES_FIELD_NUMBER: _ClassVar[int]
+    TRACKS_FIELD_NUMBER: _ClassVar[int]
+    OPEN_VISITS_FIELD_NUMBER: _ClassVar[int]
+    LINK_CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    SESSION_T_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    ready: bool
+    not_ready_reasons: _containers.RepeatedScalarFieldContainer[str]
+    sensors: _containers.RepeatedCompositeFieldContainer[SensorState]
+    shelf_controllers: _containers.RepeatedCompositeFieldContainer[ShelfControllerState]
+    faulty_plates: _containers.RepeatedCompositeFieldContainer[PlateFault]
+    tracks: _containers.RepeatedCompositeFieldContainer[TrackPosition]
+    open_visits: _containers.RepeatedCompositeFieldContainer[OpenVisit]
+    link_connected: bool
+    session_t: float
+    review_queue: int
+    def __init__(self, ready: _Optional[bool] = ..., not_ready_reasons: _Optional[_Iterable[str]] = ..., sensors: _Optional[_Iterable[_Union[SensorState, _Mapping]]] = ..., shelf_controllers: _Optional[_Iterable[_Union[ShelfControllerState, _Mapping]]] = ..., faulty_plates: _Optional[_Iterable[_Union[PlateFault, _Mapping]]] = ..., tracks: _Optional[_Iterable[_Union[TrackPosition, _Mapping]]] = ..., open_visits: _Optional[_Iterable[_Union[OpenVisit, _Mapping]]] = ..., link_connected: _Optional[bool] = ..., session_t: _Optional[float] = ..., review_queue: _Optional[int] = ...) -> None: ...
+
+class SensorState(_message.Message):
+    __slots__ = ("id", "kind", "state", "data_age_s", "fps", "faults", "last_error", "dropped_frames")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DATA_AGE_S_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    FAULTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    state: str
+    data_age_s: float
+    fps: float
+    faults: int
+    last_error: str
+    dropped_frames: int
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., state: _Optional[str] = ..., data_age_s: _Optional[float] = ..., fps: _Optional[float] = ..., faults: _Optional[int] = ..., last_error: _Optional[str] = ..., dropped_frames: _Optional[int] = ...) -> None: ...
+
+class ShelfControllerState(_message.Message):
+    __slots__ = ("port", "frames_ok", "crc_errors", "frames_lost", "bytes_discarded")
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_OK_FIELD_NUMBER: _ClassVar[int]
+    CRC_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_LOST_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DISCARDED_FIELD_NUMBER: _ClassVar[int]
+    port: str
+    frames_ok: int
+    crc_errors: int
+    frames_lost: int
+    bytes_discarded: int
+    def __init__(self, port: _Optional[str] = ..., frames_ok: _Optional[int] = ..., crc_errors: _Optional[int] = ..., frames_lost: _Optional[int] = ..., bytes_discarded: _Optional[int] = ...) -> None: ...
+
+class PlateFault(_message.Message):
+    __slots__ = ("plate_id", "kind")
+    PLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    plate_id: str
+    kind: str
+    def __init__(self, plate_id: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class TrackPosition(_message.Message):
+    __slots__ = ("track_id", "x_m", "y_m", "visit_id")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    X_M_FIELD_NUMBER: _ClassVar[int]
+    Y_M_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    track_id: int
+    x_m: float
+    y_m: float
+    visit_id: str
+    def __init__(self, track_id: _Optional[int] = ..., x_m: _Optional[float] = ..., y_m: _Optional[float] = ..., visit_id: _Optional[str] = ...) -> None: ...
+
+class OpenVisit(_message.Message):
+    __slots__ = ("visit_id", "track_ids", "opened_t", "needs_review")
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    OPENED_T_FIELD_NUMBER: _ClassVar[int]
+    NEEDS_REVIEW_FIELD_NUMBER: _ClassVar[int]
+    visit_id: str
+    track_ids: _containers.RepeatedScalarFieldContainer[int]
+    opened_t: float
+    needs_review: bool
+    def __init__(self, visit_id: _Optional[str] = ..., track_ids: _Optional[_Iterable[int]] = ..., opened_t: _Optional[float] = ..., needs_review: _Optional[bool] = ...) -> None: ...
