@@ -136,26 +136,70 @@ def live(
         False, "--pcscd", help="Start our own pcscd (foreground child) if none is running."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+    fault: list[str] = typer.Option(
+        [],
+        "--fault",
+        help="Inject a sensor fault, KIND:TARGET@SECONDS or KIND:TARGET@START-END (repeatable): "
+        "freeze-plate:G.S.P (the plate repeats its last reading), stop-camera:CAMERA_ID.",
+    ),
+    vision: bool = typer.Option(
+        False,
+        "--vision",
+        help="Serve no track socket: the edge makes person tracks from the camera video "
+        "(needs a session with cameras: --cameras or a recorded one).",
+    ),
+    camera_files: bool = typer.Option(
+        False, "--camera-files", help="Point the cameras at the video files, not MJPEG streams."
+    ),
+    cameras_sim: bool = typer.Option(
+        False, "--cameras", help="Render camera video when simulating (as `sim generate`)."
+    ),
 ) -> None:
-    """Play a scenario in real time into pty serial ports, virtual PC/SC cards and a track socket;
-    then run `walkout edge run --config OUT/store.yaml` (docs/live.md)."""
+    """Play a scenario in real time into pty serial ports, virtual PC/SC cards, a track socket
+    and camera streams; then run `walkout edge run --config OUT/store.yaml` (docs/live.md)."""
     import signal
     import threading
 
     from edge.cli.errors import UserError
+    from sim.live.faults import parse_fault_spec
     from sim.live.player import LivePlayer
 
     with user_errors():
         if (scenario is None) == (session is None):
             raise UserError("give exactly one of --scenario and --session")
+        try:
+            faults = [parse_fault_spec(text) for text in fault]
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         if session is None:
             from sim.generate import generate_session
 
             session = out / "session"
             assert scenario is not None
-            result = generate_session(scenario, seed, session, store=store, overwrite=True)
+            result = generate_session(
+                scenario,
+                seed,
+                session,
+                store=store,
+                overwrite=True,
+                cameras=_camera_options(None, None, 0.0) if cameras_sim else None,
+            )
             typer.echo(f"simulated {result.duration_s:.0f} s, {result.shoppers} shoppers")
-        player = LivePlayer(session, out)
+        player = LivePlayer(
+            session, out, cameras="files" if camera_files else "stream", tracks=not vision
+        )
+        try:
+            for spec in faults:
+                player.check_fault(spec)
+        except ValueError as exc:
+            player.close()
+            raise UserError(str(exc)) from None
+        if vision and player.cameras is None:
+            player.close()
+            raise UserError(
+                f"--vision: the session {session} has no camera video to serve "
+                "(simulate with --cameras, and do not combine --vision with --camera-files)"
+            )
     daemon = None
     if pcscd:
         from sim.live.pcscd import PcscdError, list_readers, start_pcscd
@@ -171,17 +215,21 @@ def live(
     typer.echo(f"config {player.config_path}", err=False)
     try:
         if wait > 0:
-            typer.echo(
-                f"waiting up to {wait:.0f} s for the edge to connect to {player.tracks.path}"
-            )
+            what = player.tracks.path if player.tracks is not None else "the camera streams"
+            typer.echo(f"waiting up to {wait:.0f} s for the edge to connect to {what}")
             if player.wait_for_client(wait):
                 stop.wait(1.0)  # the edge opens its serial ports at the same moment
         typer.echo("playing", err=False)
-        stats = player.play(
-            stop=stop,
-            until_s=until,
-            on_progress=None if quiet else lambda t: typer.echo(f"t={t:.0f} s"),
-        )
+        with user_errors():
+            try:
+                stats = player.play(
+                    stop=stop,
+                    until_s=until,
+                    on_progress=None if quiet else lambda t: typer.echo(f"t={t:.0f} s"),
+                    faults=faults,
+                )
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
     finally:
         player.close()
         if daemon is not None:
@@ -194,3 +242,5 @@ def live(
         f"{stats.max_lag_s * 1000:.1f} ms"
         + (f"; card errors: {len(stats.card_errors)}" if stats.card_errors else "")
     )
+    for line in stats.faults:
+        typer.echo(f"fault {line}")

@@ -6,7 +6,12 @@
 - Gate reads: a virtual card (sim/live/vcard.py) is presented to the vpcd reader on "insert"
   and taken away on "remove": pcscd and pyscard see a real card.
 - Person tracks: served as JSON lines (tracks.jsonl rows) on a unix socket, the
-  ``jsonl-socket`` track source of the store config (until live vision lands).
+  ``jsonl-socket`` track source of the store config; with ``tracks=False`` no track source is
+  configured and the edge makes tracks from the camera video itself (live vision).
+- Camera video (sessions recorded with cameras): served in real time as MJPEG over HTTP
+  (sim/live/mjpeg.py), one URL per camera, or (``cameras="files"``) the video files themselves.
+- Faults (sim/live/faults.py): :meth:`LivePlayer.inject_fault` freezes a plate's channel or
+  stops a camera; :meth:`LivePlayer.clear_fault` undoes it; ``play(faults=...)`` schedules them.
 
 The player writes ``<dir>/store.yaml``: the session's store config with its serial ports and
 track source pointed at these interfaces, so ``walkout edge run --config <dir>/store.yaml``
@@ -31,9 +36,12 @@ from typing import Any
 
 import yaml
 
+from edge.config.layout import StoreLayout
 from edge.session.model import Read, StreamInfo, TrackFrame
 from edge.session.reader import Session
 from edge.session.writer import stream_name_for_port
+from sim.live.faults import FAULT_KINDS, FaultSpec, PlateFreezer, plate_channel
+from sim.live.mjpeg import MjpegServer
 from sim.live.vcard import VPCD_BASE_PORT, VirtualCard, reader_slot
 
 __all__ = ["LivePlayer", "PlayStats", "live_config_text"]
@@ -51,16 +59,18 @@ class PlayStats:
     track_clients: int = 0
     max_lag_s: float = 0.0
     card_errors: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # "t=12.0 freeze-plate 1.1.2 on", ...
 
 
 def live_config_text(
     config_text: str,
     ports: dict[str, str],
-    tracks_address: str,
+    tracks_address: str | None,
     camera_files: dict[str, str] | None = None,
 ) -> str:
     """The store config with serial ports replaced (``ports``: old -> new), the track source
-    set and cameras pointed at video files (``camera_files``: camera id -> path); everything
+    set (removed when ``tracks_address`` is None: the edge then runs live vision) and cameras
+    pointed at their video (``camera_files``: camera id -> file path or stream URL); everything
     else unchanged."""
     data = yaml.safe_load(config_text)
     for gondola in data.get("gondolas", []):
@@ -70,7 +80,10 @@ def live_config_text(
     for camera in data.get("cameras", []) or []:
         if camera_files and camera.get("id") in camera_files:
             camera["source"] = camera_files[camera["id"]]
-    data["track_source"] = {"type": "jsonl-socket", "address": tracks_address}
+    if tracks_address is None:
+        data.pop("track_source", None)
+    else:
+        data["track_source"] = {"type": "jsonl-socket", "address": tracks_address}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -179,8 +192,15 @@ class LivePlayer:
         *,
         vpcd_host: str = "127.0.0.1",
         vpcd_base_port: int = VPCD_BASE_PORT,
+        cameras: str = "stream",
+        tracks: bool = True,
     ) -> None:
+        if cameras not in ("stream", "files"):
+            raise ValueError(f"cameras={cameras!r}: expected 'stream' or 'files'")
         self.session = Session.open(session_dir)
+        self.layout = StoreLayout(self.session.config)
+        self._fault_lock = threading.Lock()
+        self.freezers: dict[str, PlateFreezer] = {}
         self.work_dir = work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
         self.vpcd_host = vpcd_host
@@ -201,33 +221,81 @@ class LivePlayer:
             # Keep our own slave fd open: the pty lives on when the edge closes and reopens it.
             self._slaves.append(slave)
             ports[info.port] = str(link)
-        self.tracks = _TrackServer(work_dir / "tracks.sock")
+        self.tracks = _TrackServer(work_dir / "tracks.sock") if tracks else None
+        camera_sources = _camera_files(session_dir)
+        self.cameras: MjpegServer | None = None
+        if cameras == "stream" and camera_sources:
+            self.cameras = MjpegServer(self.session)
+            camera_sources = {cam: self.cameras.url(cam) for cam in self.cameras.feeds}
         self.config_path = work_dir / "store.yaml"
         self.config_path.write_text(
             live_config_text(
                 self.session.config_text,
                 ports,
-                f"unix:{self.tracks.path}",
-                _camera_files(session_dir),
+                f"unix:{self.tracks.path}" if self.tracks is not None else None,
+                camera_sources,
             )
         )
         self.cards: dict[str, VirtualCard] = {}
 
     def wait_for_client(self, timeout_s: float) -> bool:
-        """Wait until the edge connected to the track socket (it opens its ports at the same
-        time); True if it did."""
+        """Wait until the edge connected to the track socket, or without one to every camera
+        stream (it opens its ports at the same time); True if it did."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.tracks.accepted:
+            if self.tracks is not None and self.tracks.accepted:
+                return True
+            cams = self.cameras
+            if self.tracks is None and cams is not None and cams.clients >= len(cams.feeds):
                 return True
             time.sleep(0.05)
         return False
 
-    def _events(self) -> Iterator[tuple[float, int, str, Any]]:
+    # --- faults -----------------------------------------------------------------------------
+
+    def inject_fault(self, kind: str, target: str) -> None:
+        """Start a sensor fault now: ``freeze-plate`` with target "G.S.P" (that plate's channel
+        repeats its last raw value, the other plates stay live) or ``stop-camera`` with a camera
+        id (its video stops delivering frames). ValueError for an unknown kind or target."""
+        self._set_fault(kind, target, on=True)
+
+    def clear_fault(self, kind: str, target: str) -> None:
+        """End a fault started by :meth:`inject_fault` (a no-op if it is not active)."""
+        self._set_fault(kind, target, on=False)
+
+    def _set_fault(self, kind: str, target: str, *, on: bool) -> None:
+        if kind == "freeze-plate":
+            ch = plate_channel(self.layout, target)
+            with self._fault_lock:
+                freezer = self.freezers.setdefault(ch.port, PlateFreezer())
+                if on:
+                    freezer.freeze(ch.board_id, ch.column)
+                else:
+                    freezer.thaw(ch.board_id, ch.column)
+        elif kind == "stop-camera":
+            if self.cameras is None:
+                raise ValueError(
+                    f"stop-camera target {target!r}: this player serves no camera streams "
+                    "(a session without camera video, or cameras played as files)"
+                )
+            self.cameras.set_stopped(target, on)
+        else:
+            raise ValueError(f"unknown fault kind {kind!r} (known: {', '.join(FAULT_KINDS)})")
+        log.info("fault %s %s %s", kind, target, "injected" if on else "cleared")
+
+    def _events(self, faults: list[FaultSpec]) -> Iterator[tuple[float, int, str, Any]]:
+        switches: list[tuple[float, int, str, Any]] = []
+        for spec in faults:
+            switches.append((spec.start_s, -1, "fault", (spec, True)))
+            if spec.end_s is not None:
+                switches.append((spec.end_s, -1, "fault", (spec, False)))
+        switches.sort(key=lambda e: (e[0], e[3][0].kind, e[3][0].target, e[3][1]))
         streams: list[Iterator[tuple[float, int, str, Any]]] = [
+            iter(switches),
             ((r.t, 0, "read", r) for r in schedule_taps(self.session.reads())),
-            ((f.t, 1, "tracks", f) for f in self.session.iter_tracks()),
         ]
+        if self.tracks is not None:
+            streams.append((f.t, 1, "tracks", f) for f in self.session.iter_tracks())
         for info in self.session.shelf_streams:
             streams.append(self._shelf_events(info))
         yield from heapq.merge(*streams, key=lambda e: (e[0], e[1], e[2]))
@@ -243,11 +311,18 @@ class LivePlayer:
         stop: threading.Event | None = None,
         until_s: float | None = None,
         on_progress: Callable[[float], None] | None = None,
+        faults: list[FaultSpec] | None = None,
     ) -> PlayStats:
+        """Play in real time; ``faults`` are injected (and cleared) at their session times."""
         stop = stop or threading.Event()
+        faults = faults or []
+        for spec in faults:  # a bad target fails before anything plays
+            self.check_fault(spec)
         t0 = time.monotonic()
+        if self.cameras is not None:
+            self.cameras.start_clock(t0)
         last_progress = 0.0
-        for t, _order, kind, item in self._events():
+        for t, _order, kind, item in self._events(faults):
             if until_s is not None and t > until_s:
                 break
             delay = t0 + t - time.monotonic()
@@ -256,7 +331,13 @@ class LivePlayer:
             if stop.is_set():
                 break
             self.stats.max_lag_s = max(self.stats.max_lag_s, -delay)
-            if kind == "read":
+            if kind == "fault":
+                spec, on = item
+                self._set_fault(spec.kind, spec.target, on=on)
+                self.stats.faults.append(
+                    f"t={t:.1f} {spec.kind} {spec.target} {'on' if on else 'off'}"
+                )
+            elif kind == "read":
                 self._read(item)
             elif kind == "tracks":
                 self._frame(item)
@@ -267,8 +348,28 @@ class LivePlayer:
                 last_progress = t
         return self.stats
 
+    def check_fault(self, spec: FaultSpec) -> None:
+        """ValueError naming the problem if ``spec`` cannot be played on this session."""
+        if spec.kind == "freeze-plate":
+            plate_channel(self.layout, spec.target)
+        elif spec.kind == "stop-camera":
+            if self.cameras is None or spec.target not in self.cameras.feeds:
+                have = ", ".join(sorted(self.cameras.feeds)) if self.cameras else "none"
+                raise ValueError(
+                    f"stop-camera target {spec.target!r}: no camera stream of that id "
+                    f"(streams: {have})"
+                )
+        else:
+            raise ValueError(f"unknown fault kind {spec.kind!r} (known: {', '.join(FAULT_KINDS)})")
+
     def _shelf(self, port: str, data: bytes) -> None:
         self.stats.shelf_chunks += 1
+        with self._fault_lock:
+            freezer = self.freezers.get(port)
+            if freezer is not None and freezer.active:
+                data = freezer.feed(data)
+        if not data:
+            return
         try:
             written = os.write(self.masters[port], data)
         except BlockingIOError:
@@ -316,6 +417,7 @@ class LivePlayer:
                 for p in frame.people
             ],
         }
+        assert self.tracks is not None
         self.tracks.send((json.dumps(row, separators=(",", ":")) + "\n").encode())
         self.stats.track_clients = len(self.tracks.clients)
 
@@ -328,7 +430,10 @@ class LivePlayer:
         for card in self.cards.values():
             card.remove()
         self.cards.clear()
-        self.tracks.close()
+        if self.tracks is not None:
+            self.tracks.close()
+        if self.cameras is not None:
+            self.cameras.close()
         for fd in list(self.masters.values()) + self._slaves:
             with contextlib.suppress(OSError):
                 os.close(fd)
