@@ -229,3 +229,78 @@ def test_frozen_plate_is_flagged_stuck_within_seconds_and_recovers(tmp_path: Pat
             f"/readyz said {during}"
         )
     assert during[0] == 503
+
+
+def _camera_session(tmp: Path, seconds: float = 4.0, fps: float = 10.0) -> Path:
+    """A session with only a small camera video (moving bars), written by the session writer."""
+    from edge.config import resolve_store
+    from edge.session.writer import SessionWriter
+
+    out = tmp / "cam-session"
+    with SessionWriter(
+        out,
+        config_text=resolve_store("small")[1],
+        start_time_unix=0.0,
+        session_id="c",
+        created_by="test",
+    ) as w:
+        cam = w.camera_stream("cam-1", fps=fps, image_size=(160, 120))
+        for i in range(int(seconds * fps)):
+            image = np.zeros((120, 160, 3), np.uint8)
+            image[:, (i * 4) % 160 :][:, :8] = 255
+            cam.write(i, round(i / fps, 4), image)
+    return out
+
+
+def test_stopped_camera_stream_delivers_no_frames_until_cleared(tmp_path: Path) -> None:
+    """The player serves camera video as MJPEG over HTTP; the edge's OpenCV camera driver reads
+    it like an IP camera. A stopped camera keeps the connection and sends nothing: the driver
+    reports it (no frame within stall_s) and reconnects once it delivers again."""
+    from edge.drivers.base import Backoff
+    from edge.drivers.camera import OpenCvCameraDriver
+    from sim.live.player import LivePlayer
+
+    player = LivePlayer(_camera_session(tmp_path), tmp_path / "if", tracks=False)
+    assert player.cameras is not None
+    url = player.cameras.url("cam-1")
+    assert url in (tmp_path / "if" / "store.yaml").read_text()
+    frames: list[float] = []
+    driver = OpenCvCameraDriver(
+        "cam-1",
+        url,
+        10.0,
+        lambda item: frames.append(item.t_mono),
+        stall_s=1.0,
+        backoff=Backoff(0.1, 0.2),
+    )
+    stop = threading.Event()
+    play = threading.Thread(target=lambda: player.play(stop=stop))
+    driver.start()
+    try:
+        assert player.wait_for_client(10)
+        play.start()
+        assert _wait_for(lambda: len(frames) >= 10, 10)
+        player.inject_fault("stop-camera", "cam-1")
+        time.sleep(0.3)  # frames already on the wire
+        n_stopped = len(frames)
+        time.sleep(2.0)
+        assert len(frames) == n_stopped  # nothing delivered while stopped
+        assert driver.health.faults >= 1
+        assert "cam-1" in (driver.health.last_error or "")
+        player.clear_fault("stop-camera", "cam-1")
+        assert _wait_for(lambda: len(frames) >= n_stopped + 5, 10)  # reconnected, live again
+    finally:
+        stop.set()
+        driver.stop()
+        player.close()
+    with pytest.raises(ValueError, match="stop-camera target 'cam-9'"):
+        player.inject_fault("stop-camera", "cam-9")
+
+
+def _wait_for(cond, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return bool(cond())
