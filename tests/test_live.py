@@ -203,6 +203,9 @@ def test_sigkill_mid_visit_resumes_it_and_never_settles_twice(
     assert len(json.loads(body)["lines"]) == 3
     assert db.execute("SELECT COUNT(*) FROM open_visits").fetchone()[0] == 0
     db.close()
+    # events.jsonl is one log across both processes: its sequence continues, never restarts.
+    seqs = [e["seq"] for e in _jsonl(events)]
+    assert seqs == sorted(set(seqs)) and seqs[0] == 1
 
 
 def _faulty_config(tmp: Path, port: str) -> Path:

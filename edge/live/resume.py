@@ -12,13 +12,19 @@ journal, so new visit ids (and the receipt ids derived from them) never collide 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from edge.carts.cart import Cart, CartEvent
 from edge.journal.journal import Journal
 from edge.pipeline.core import EdgeCore
 from edge.visits.manager import Visit
+
+log = logging.getLogger("walkout.live.resume")
 
 __all__ = ["rebind_returning_tracks", "restore_open_visits", "snapshot_visit"]
 
@@ -124,3 +130,37 @@ def rebind_returning_tracks(core: EdgeCore, pending: dict[str, set[int]]) -> Non
             visit.live_tracks |= back
             visit.last_lost_t = None
             del pending[vid]
+
+
+def last_event_seq(path: Path) -> int:
+    """The ``seq`` of the last complete event in ``events.jsonl`` (0 if none), so a restarted
+    runtime continues the sequence instead of starting again at 1. A partial last line (the
+    process was killed mid-write) is cut off first: appending to it would glue two events into
+    one unreadable line."""
+    if not path.exists():
+        return 0
+    with path.open("r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        # Events are a few hundred bytes; the last complete one is in the last 64 KiB.
+        start = max(0, size - 65536)
+        f.seek(start)
+        tail = f.read()
+        if not tail.endswith(b"\n"):
+            cut = tail.rfind(b"\n") + 1  # 0 when the tail holds no newline at all
+            log.warning(
+                "%s: dropping a partial last line of %d bytes (the runtime stopped mid-write)",
+                path,
+                len(tail) - cut,
+            )
+            f.truncate(start + cut)
+            tail = tail[:cut]
+    for line in reversed(tail.splitlines()):
+        try:
+            seq = json.loads(line).get("seq")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(seq, int):
+            return seq
+    return 0

@@ -31,7 +31,12 @@ from edge.live.clock import FeedClock
 from edge.live.latency import LatencyStats
 from edge.live.queues import FrameSlots, InputQueue
 from edge.live.recorder import Recorder, canonical_frame
-from edge.live.resume import rebind_returning_tracks, restore_open_visits, snapshot_visit
+from edge.live.resume import (
+    last_event_seq,
+    rebind_returning_tracks,
+    restore_open_visits,
+    snapshot_visit,
+)
 from edge.pipeline.core import EdgeCore
 from edge.replay.runner import _json
 
@@ -150,7 +155,9 @@ class LiveRuntime:
         self.clock = FeedClock(t0)
         journal = Journal(self.data_dir / self.config.storage.journal)
         self.journal = journal
-        self._events_file = (self.data_dir / "events.jsonl").open("a", encoding="utf-8")
+        events_path = self.data_dir / "events.jsonl"
+        last_seq = last_event_seq(events_path)  # the sequence continues across restarts
+        self._events_file = events_path.open("a", encoding="utf-8")
         self._receipts_file = (self.data_dir / "receipts.jsonl").open("a", encoding="utf-8")
         core = EdgeCore(
             self.layout,
@@ -160,6 +167,7 @@ class LiveRuntime:
             review_policy=self.options.review_policy,
         )
         core.on_receipt = self._on_receipt  # type: ignore[method-assign]
+        core._seq = last_seq
         self.core = core
         self._pending_tracks = restore_open_visits(core, journal, self.start_unix)
         self.restored = sorted(self._pending_tracks)
