@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from dataclasses import asdict
+from typing import Any
 
 from cloud import db
 from cloud.ingest import IngestSettings, IngestWorker
@@ -52,12 +53,20 @@ def _child(url: str, settings: IngestSettings, name: str) -> None:
     run_worker(url, settings, name, stop)
 
 
-def serve(url: str, settings: IngestSettings, workers: int = 1) -> None:
-    """Run `workers` ingest workers until SIGTERM or SIGINT."""
+def serve(
+    url: str, settings: IngestSettings, workers: int = 1, dashboard: Any | None = None
+) -> None:
+    """Run `workers` ingest workers until SIGTERM or SIGINT; with `dashboard`
+    (cloud.dashboard.server.DashboardOptions) the operator dashboard too, in this process."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     db.make_engine(url).dispose()  # create the tables once, before the workers race to
+    running = None
+    if dashboard is not None:
+        from cloud.dashboard.server import start_dashboard
+
+        running = start_dashboard(url, dashboard)
     ctx = multiprocessing.get_context("spawn")
     children = [
         ctx.Process(target=_child, args=(url, settings, f"w{i + 2}"), name=f"ingest-w{i + 2}")
@@ -68,6 +77,8 @@ def serve(url: str, settings: IngestSettings, workers: int = 1) -> None:
     try:
         run_worker(url, settings, "w1", stop)
     finally:
+        if running is not None:
+            running.stop()
         for child in children:
             child.terminate()  # SIGTERM: the child stops its worker cleanly
         for child in children:

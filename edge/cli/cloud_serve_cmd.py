@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import typer
 
@@ -34,6 +35,16 @@ def serve(
         None, "--password-env", help="Environment variable holding the broker password."
     ),
     prefix: str = typer.Option("walkout/v1", "--topic-prefix", help="Root of the topic tree."),
+    http_port: int | None = typer.Option(
+        None, "--http-port", help="Serve the operator dashboard on this port (docs/dashboard.md)."
+    ),
+    http_host: str = typer.Option("127.0.0.1", "--http-host", help="Dashboard listen address."),
+    dashboard_users: Path | None = typer.Option(
+        None, "--dashboard-users", help="YAML users file of the dashboard (needs --http-port)."
+    ),
+    store_configs: Path | None = typer.Option(
+        None, "--store-configs", help="Folder of <store_id>.yaml store configs (floor maps)."
+    ),
 ) -> None:
     """Run ingest workers: validate, store once, acknowledge to the stores (docs/cloud.md)."""
     from cloud.ingest import IngestSettings
@@ -53,5 +64,18 @@ def serve(
             prefix=prefix,
             allowed_stores=frozenset(allow_store) if allow_store else None,
         )
+        dashboard = None
+        if http_port is not None:
+            from cloud.dashboard.server import DashboardOptions, check_options
+
+            if dashboard_users is None:
+                raise UserError("--http-port needs --dashboard-users FILE (docs/dashboard.md)")
+            dashboard = DashboardOptions(http_port, dashboard_users, http_host, store_configs)
+            try:
+                check_options(dashboard)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
         typer.echo(f"walkout cloud serve: {workers} worker(s), broker {host}:{port}, db {database}")
-        run(database, settings, workers)
+        if dashboard is not None:
+            typer.echo(f"dashboard: http://{http_host}:{http_port}/")
+        run(database, settings, workers, dashboard)

@@ -1,0 +1,1 @@
+"""The operator dashboard served by `walkout cloud serve --http-port N` (docs/dashboard.md)."""

@@ -1,0 +1,366 @@
+"""The operator dashboard (cloud/dashboard/) in Debian's Chromium through Playwright, on a real
+uvicorn server over a SQLite cloud database filled by the real ingest worker.
+
+Screenshots go to test-artifacts/dashboard/ (git-ignored)."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from test_records import STORE, ingest, price_book, receipt_event, rid
+from walkout.v1 import SCHEMA_VERSION, events_pb2
+
+from cloud import db, records
+from cloud.dashboard.app import DashboardSettings, make_app
+from cloud.dashboard.auth import SessionSigner, User, hash_password, load_users
+from cloud.dashboard.server import run_app
+from edge.config import resolve_store
+from edge.link import topics
+from edge.link.mqtt import Event
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "dashboard"
+T_NOW = 1_700_001_000.0  # the dashboard's clock (unix s), shortly after the receipts
+PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw"}
+
+needs_chromium = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed"
+)
+
+
+def heartbeat_event(store: str, sequence: int, *, frozen: str | None = "1.2.3") -> Event:
+    msg = events_pb2.EdgeEvent()
+    h = msg.header
+    h.event_id, h.store_id, h.stream, h.sequence = f"hb-{store}-{sequence}", store, "heartbeats", 1
+    h.sequence = sequence
+    h.event_time_unix_ns = round(T_NOW * 1e9)
+    h.schema_version = SCHEMA_VERSION
+    hb = msg.heartbeat
+    hb.software_version, hb.interval_s, hb.uptime_s = "0.1.0", 2.0, 300.0
+    st = hb.store_state
+    st.ready = frozen is None
+    if frozen:
+        st.not_ready_reasons.append(f"plate {frozen}: stuck")
+        st.faulty_plates.add(plate_id=frozen, kind="stuck")
+    st.faulty_plates.add(plate_id="1.1.1", kind="noisy")
+    st.sensors.add(id="/dev/ttyS9", kind="serial", state="connected", data_age_s=0.02)
+    st.sensors.add(id="cam-1", kind="camera", state="connected", data_age_s=0.1, fps=14.9)
+    st.sensors.add(id="Virtual PCD 00 00", kind="reader", state="connected", data_age_s=-1)
+    st.shelf_controllers.add(port="/dev/ttyS9", frames_ok=18000, crc_errors=2)
+    st.tracks.add(track_id=7, x_m=2.0, y_m=2.5, visit_id="visit-9")
+    st.tracks.add(track_id=8, x_m=3.2, y_m=1.4)
+    st.open_visits.add(visit_id="visit-9", track_ids=[7], opened_t=120.0)
+    st.link_connected = True
+    hb.open_visits, hb.active_faults = 1, 2
+    return Event("message", 1, topic=topics.heartbeat(store), payload=msg.SerializeToString())
+
+
+@dataclass
+class Site:
+    url: str
+    engine: object
+    clock: list[float]
+    settings: DashboardSettings
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    engine = db.make_engine(f"sqlite:///{tmp / 'cloud.sqlite'}")
+    records.put_config(engine, "price_book", STORE, price_book(), now_unix_ns=1)
+    ingest(
+        engine,
+        [
+            receipt_event(STORE, 1),
+            receipt_event(STORE, 2, lines={"sku-cola": 2, "sku-gum": 1}, needs_review=True),
+            receipt_event(STORE, 3, needs_review=True),
+            receipt_event("store-2", 1),
+            heartbeat_event(STORE, 5),
+        ],
+    )
+    configs = tmp / "stores"
+    configs.mkdir()
+    data = yaml.safe_load(resolve_store("small")[1])
+    data["store"]["id"] = STORE
+    (configs / f"{STORE}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    users_file = tmp / "users.yaml"
+    users_file.write_text(
+        yaml.safe_dump(
+            {
+                "users": [
+                    {"name": "alice", "role": "admin", "password_hash": hash_password("alice-pw")},
+                    {
+                        "name": "bob",
+                        "role": "staff",
+                        "stores": ["store-2"],
+                        "password_hash": hash_password("bob-pw"),
+                    },
+                ]
+            }
+        )
+    )
+    clock = [T_NOW]
+    settings = DashboardSettings(
+        users=load_users(users_file),
+        signer=SessionSigner(b"test-secret", ttl_s=600.0),
+        store_configs=configs,
+        clock=lambda: clock[0],
+    )
+    running = run_app(make_app(engine, settings), "127.0.0.1", 0)
+    port = running.server.servers[0].sockets[0].getsockname()[1]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield Site(f"http://127.0.0.1:{port}", engine, clock, settings)
+    running.stop()
+    engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """A browser tab that records console errors and uncaught page errors."""
+
+    def __init__(self, browser: object, site: Site) -> None:
+        self.context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.site = site
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def go(self, path: str) -> object:
+        return self.page.goto(self.site.url + path)
+
+    def login(self, name: str) -> None:
+        self.go("/login")
+        self.page.fill("input[name=name]", name)
+        self.page.fill("input[name=password]", PASSWORDS[name])
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url("**/fleet")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: object, site: Site) -> Iterator[Tab]:
+    site.clock[0] = T_NOW
+    t = Tab(browser, site)
+    yield t
+    t.close()
+
+
+@needs_chromium
+def test_every_page_loads_without_console_errors(tab: Tab) -> None:
+    tab.login("alice")
+    flagged = rid(STORE, 2)
+    for path in [
+        "/fleet",
+        f"/stores/{STORE}",
+        "/receipts",
+        f"/receipts/{rid(STORE, 1)}",
+        "/review",
+        f"/review/{flagged}",
+        "/trends",
+    ]:
+        response = tab.go(path)
+        assert response.status == 200, path  # type: ignore[attr-defined]
+        assert tab.page.locator("h1").count() == 1, path
+    tab.go("/fleet")
+    row = tab.page.locator(f"#fleet tr[data-store='{STORE}']")
+    assert row.locator(".faults").inner_text() == "2"
+    assert tab.page.locator("#fleet tr[data-store='store-2']").count() == 1
+    tab.page.screenshot(path=str(ARTIFACTS / "fleet.png"), full_page=True)
+    tab.go(f"/stores/{STORE}")
+    assert tab.page.locator("#ready").inner_text() == "NOT READY"
+    assert "plate 1.2.3: stuck" in tab.page.locator("#reasons").inner_text()
+    assert tab.page.locator("svg [data-plate='1.2.3']").get_attribute("data-state") == "stuck"
+    assert tab.page.locator("svg .person[data-visit='visit-9']").count() == 1
+    # The live part is replaced from /stores/<id>/live: wait for one refresh round.
+    tab.page.wait_for_function("document.getElementById('live').dataset.updated !== undefined")
+    assert tab.page.locator("#sensors tr[data-sensor='cam-1']").inner_text().count("14.9 fps")
+    tab.page.screenshot(path=str(ARTIFACTS / "store.png"), full_page=True)
+    tab.go(f"/review/{flagged}")
+    assert tab.page.locator("#timeline svg").count() == 2  # one chart per line's evidence
+    tab.page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
+    tab.go("/trends")
+    tab.page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)
+    assert tab.errors == []
+
+
+@needs_chromium
+def test_staff_see_only_their_store_and_unknown_ids_are_named(tab: Tab) -> None:
+    tab.login("bob")
+    assert tab.page.locator("#fleet tr[data-store]").count() == 1
+    assert tab.page.locator("#fleet tr[data-store='store-2']").count() == 1
+    response = tab.go(f"/stores/{STORE}")
+    assert response.status == 403  # type: ignore[attr-defined]
+    assert "may not see store 'store-1'" in tab.page.locator(".err").inner_text()
+    response = tab.go(f"/receipts/{rid(STORE, 1)}")
+    assert response.status == 403  # type: ignore[attr-defined]
+    response = tab.go("/stores/no-such-store")
+    assert response.status == 404  # type: ignore[attr-defined]
+    assert "no store 'no-such-store'" in tab.page.locator(".err").inner_text()
+    response = tab.go("/receipts/deadbeef")
+    assert response.status == 404  # type: ignore[attr-defined]
+    assert "deadbeef" in tab.page.locator(".err").inner_text()
+    response = tab.go("/receipts")
+    assert STORE not in tab.page.locator("#receipts").inner_text()
+    # Resource failures of the 403/404 pages are the only console errors.
+    assert all("status of 40" in e for e in tab.errors), tab.errors
+
+
+@needs_chromium
+def test_wrong_password_and_expired_session(tab: Tab, site: Site) -> None:
+    tab.go("/login")
+    tab.page.fill("input[name=name]", "alice")
+    tab.page.fill("input[name=password]", "nope")
+    tab.page.click("button[type=submit]")
+    assert "wrong password" in tab.page.locator(".err").inner_text()
+    cookies = tab.context.cookies()
+    assert not [c for c in cookies if c["name"] == "walkout_session"]
+    tab.login("alice")
+    (cookie,) = [c for c in tab.context.cookies() if c["name"] == "walkout_session"]
+    assert cookie["httpOnly"]
+    site.clock[0] = T_NOW + 601  # past the 600 s session life
+    tab.go(f"/stores/{STORE}")
+    assert "/login" in tab.page.url and "expired=1" in tab.page.url
+    assert "session expired" in tab.page.locator(".msg").inner_text()
+    tab.page.fill("input[name=name]", "alice")
+    tab.page.fill("input[name=password]", PASSWORDS["alice"])
+    tab.page.click("button[type=submit]")
+    tab.page.wait_for_url(f"**/stores/{STORE}")  # back where the user was going
+
+
+def _counts(engine: object) -> dict[str, int]:
+    return db.counts(engine) | {  # type: ignore[arg-type]
+        "resolutions": len(records.review_queue(engine, include_resolved=True))  # type: ignore[arg-type]
+    }
+
+
+@needs_chromium
+def test_resolving_a_review_in_the_browser_writes_the_corrected_revision(
+    tab: Tab, site: Site
+) -> None:
+    flagged = rid(STORE, 2)  # 2 cola and 1 gum, flagged
+    tab.login("alice")
+    tab.go(f"/review/{flagged}")
+    before = _counts(site.engine)
+    # Malformed input: named, 400, nothing written.
+    tab.page.fill("input[name=quantity_1]", "two")
+    tab.page.click("#resolve button[type=submit]")
+    assert "quantity 'two' is not a whole number" in tab.page.locator("#error").inner_text()
+    assert _counts(site.engine) == before
+    # An unknown product (a catalogue product without a price): 422, nothing written.
+    tab.page.select_option("select[name=product_3]", "P0001")
+    tab.page.fill("input[name=quantity_3]", "1")
+    tab.page.fill("input[name=quantity_1]", "1")
+    tab.page.click("#resolve button[type=submit]")
+    assert "P0001" in tab.page.locator("#error").inner_text()
+    assert _counts(site.engine) == before
+    # A good correction: 2 cola and 1 gum settled; the reviewer says 1 cola and 2 gum.
+    tab.page.fill("input[name=quantity_1]", "1")
+    tab.page.fill("input[name=quantity_2]", "2")
+    tab.page.fill("input[name=note]", "gum seen on camera")
+    tab.page.click("#resolve button[type=submit]")
+    tab.page.wait_for_url(f"**/receipts/{flagged}?revision=1")
+    assert tab.page.locator("#revision").inner_text() == "1"
+    tab.page.screenshot(path=str(ARTIFACTS / "corrected.png"), full_page=True)
+    corrected = records.get_receipt(site.engine, flagged)  # type: ignore[arg-type]
+    assert corrected.revision == 1 and not corrected.needs_review
+    assert [(ln.product_id, ln.quantity) for ln in corrected.lines] == [
+        ("sku-cola", 1),
+        ("sku-gum", 2),
+    ]
+    with site.engine.connect() as conn:  # type: ignore[attr-defined]
+        revisions = sorted(
+            conn.execute(
+                select(db.receipts.c.revision).where(db.receipts.c.receipt_id == flagged)
+            ).scalars()
+        )
+    assert revisions == [0, 1]
+    tab.go(f"/review/{flagged}")
+    assert "Resolved by alice" in tab.page.locator(".msg").inner_text()
+    assert tab.errors == [] or all("status of 4" in e for e in tab.errors), tab.errors
+
+
+def test_resolve_without_csrf_token_is_refused_and_changes_nothing(site: Site) -> None:
+    signer = site.settings.signer
+    cookie = signer.issue("alice", site.clock[0])
+    flagged = rid(STORE, 3)
+    before = db.counts(site.engine)  # type: ignore[arg-type]
+    for token, expected in [("", 403), ("forged", 403)]:
+        body = urllib.parse.urlencode(
+            {"csrf": token, "product_1": "sku-cola", "quantity_1": "1"}
+        ).encode()
+        request = urllib.request.Request(
+            f"{site.url}/review/{flagged}/resolve",
+            data=body,
+            headers={
+                "Cookie": f"walkout_session={cookie}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=10)
+        assert info.value.code == expected
+        assert "CSRF" in info.value.read().decode()
+    assert db.counts(site.engine) == before  # type: ignore[arg-type]
+
+
+def test_fleet_json_needs_a_session_and_lists_the_store_state(site: Site) -> None:
+    request = urllib.request.Request(f"{site.url}/api/fleet")
+    with urllib.request.urlopen(request, timeout=10) as response:  # follows to /login
+        assert "/login" in response.url
+    cookie = site.settings.signer.issue("alice", site.clock[0])
+    request = urllib.request.Request(
+        f"{site.url}/api/fleet", headers={"Cookie": f"walkout_session={cookie}"}
+    )
+    import json
+
+    with urllib.request.urlopen(request, timeout=10) as response:
+        rows = {r["store_id"]: r for r in json.loads(response.read())}
+    assert rows[STORE]["status"] == "online" and rows[STORE]["ready"] == "not ready"
+    assert rows[STORE]["open_visits"] == 1 and rows[STORE]["faults"] == 2
+    assert rows["store-2"]["status"] == "no heartbeat"
+
+
+def test_users_file_errors_name_the_entry(tmp_path: Path) -> None:
+    from cloud.dashboard.auth import UsersFileError
+
+    bad = tmp_path / "users.yaml"
+    bad.write_text("users:\n  - {name: x, role: boss, password_hash: 'scrypt$1$1$1$00$00'}\n")
+    with pytest.raises(UsersFileError, match=r"users\[0\]\.role: 'boss'"):
+        load_users(bad)
+    bad.write_text("users:\n  - {name: x, role: staff, password_hash: 'scrypt$1$1$1$00$00'}\n")
+    with pytest.raises(UsersFileError, match=r"users\[0\]\.stores: a staff user needs"):
+        load_users(bad)
+    user = User("x", "staff", frozenset({"a"}), hash_password("pw", salt=b"0" * 16))
+    assert user.may_see("a") and not user.may_see("b") and user.scope == {"a"}
