@@ -162,7 +162,7 @@ def build_preset(spec: PresetSpec) -> dict[str, Any]:
                     "height_m": SHELF_HEIGHTS_M[si - 1],
                     # One RS-485 bus per gondola: its shelves share the port, told apart by board.
                     "controller": {
-                        "protocol": "walkout-lc1",
+                        "type": "serial-walkout-lc1",
                         "port": f"/dev/ttyUSB{gi - 1}",
                         "baud": 460800,
                         "board_id": si,
@@ -211,6 +211,7 @@ def build_preset(spec: PresetSpec) -> dict[str, Any]:
         ],
         "cameras": [
             {
+                "type": "opencv",
                 "id": f"cam-{ci}",
                 "source": f"rtsp://cam-{ci}.store.local/stream1",
                 "fps": 15.0,

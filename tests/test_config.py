@@ -77,10 +77,26 @@ MISTAKES = [
         "greater than 0",
     ),
     (
-        lambda t: t.replace("protocol: walkout-lc1", "protocol: walkout-lc9", 1),
+        lambda t: t.replace("type: serial-walkout-lc1", "type: serial-acme", 1),
         22,
-        "gondolas[0].shelves[0].controller.protocol",
-        "unknown protocol",
+        "gondolas[0].shelves[0].controller.type",
+        "unknown driver type (known: 'serial-walkout-lc1')",
+    ),
+    (
+        lambda t: t.replace("{type: opencv, id: cam-1", "{type: gstreamer, id: cam-1", 1),
+        367,
+        "cameras[0].type",
+        "unknown driver type (known: 'opencv')",
+    ),
+    (
+        lambda t: t.replace(
+            "  readers: [Virtual PCD 00 00]\n",
+            "  readers: [Virtual PCD 00 00]\n  reader_driver: {type: libnfc}\n",
+            1,
+        ),
+        362,
+        "gates[0].reader_driver.type",
+        "unknown driver type (known: 'pcsc')",
     ),
     (
         lambda t: t.replace("plates: [1.2.1, 1.2.2, 1.2.3]", "plates: [1.2.1, 1.2.2, 1.2.13]", 1),
@@ -224,3 +240,18 @@ def test_cli_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("walkout ")
+
+
+def test_configs_without_driver_types_still_read_as_before():
+    """Configs written before drivers were typed plugins: a controller names only its protocol,
+    a camera has no type. They read as the types they always meant."""
+    text = resolve_store("small")[1]
+    old = text.replace("type: serial-walkout-lc1", "protocol: walkout-lc1").replace(
+        "{type: opencv, id:", "{id:"
+    )
+    assert "type: serial-walkout-lc1" not in old and "type: opencv" not in old
+    config = load_store_config_text(old)
+    assert config == load_store_config_text(text)
+    assert config.gondolas[0].shelves[0].controller.type == "serial-walkout-lc1"
+    assert {c.type for c in config.cameras} == {"opencv"}
+    assert {g.reader_driver.type for g in config.gates} == {"pcsc"}

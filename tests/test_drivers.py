@@ -248,3 +248,73 @@ def test_camera_url_that_never_answers_times_out_as_a_fault() -> None:
     assert time.monotonic() - started < 10
     assert url in (driver.health.last_error or "")
     assert slots.received == {}
+
+
+def _loop_config(tmp_path: Path) -> Path:
+    from edge.config import resolve_store
+
+    text = resolve_store("small")[1].replace("/dev/ttyUSB0", "loop://")
+    path = tmp_path / "store.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_drivers_are_the_plugins_the_config_types_name(tmp_path: Path) -> None:
+    from edge.config import load_store_config
+    from edge.drivers.camera import OpenCvCameraDriver
+    from edge.drivers.pcsc_reader import PcscReaderDriver
+    from edge.drivers.registry import build_drivers
+
+    config = load_store_config(_loop_config(tmp_path))
+    drivers = build_drivers(config, lambda i: None, lambda i: None, Backoff)
+    by_type = {
+        type(d).__name__: sorted(x.name for x in drivers if type(x) is type(d)) for d in drivers
+    }
+    assert by_type == {
+        "SerialShelfDriver": ["loop://"],
+        "PcscReaderDriver": ["Virtual PCD 00 00", "Virtual PCD 00 01"],
+        "OpenCvCameraDriver": ["cam-1", "cam-2"],
+    }
+    assert all(
+        isinstance(d, PcscReaderDriver | OpenCvCameraDriver | SerialShelfDriver) for d in drivers
+    )
+
+
+def test_a_plugin_whose_vendor_library_is_missing_is_faulted_and_the_rest_run(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """pyscard not importable: both gate readers are faulted stand-ins with a message naming
+    pyscard; the shelf driver connects and the pipeline is healthy."""
+    import sys
+
+    from edge.health.readiness import readiness
+    from edge.live.runtime import LiveOptions, LiveRuntime
+
+    monkeypatch.setitem(sys.modules, "smartcard", None)  # `import smartcard` raises ImportError
+    monkeypatch.delitem(sys.modules, "edge.drivers.pcsc_reader", raising=False)
+    runtime = LiveRuntime(
+        _loop_config(tmp_path), LiveOptions(data_dir=tmp_path / "data", cameras=False)
+    )
+    runtime.start()
+    try:
+        serial = next(d for d in runtime.drivers if d.kind == "serial")
+        assert _wait_until(lambda: serial.health.state == "connected", 5)
+        readers = [d for d in runtime.drivers if d.kind == "reader"]
+        assert _wait_until(lambda: all(d.health.state == "unavailable" for d in readers), 5)
+        status = runtime.write_status()
+    finally:
+        runtime.shutdown()
+    assert [type(d).__name__ for d in readers] == ["UnavailableDriver"] * 2
+    assert all("needs pyscard" in (d.health.last_error or "") for d in readers)
+    assert status["healthy"] is True
+    reasons = readiness(status)
+    assert any(r.startswith("reader Virtual PCD 00 00: unavailable: ") for r in reasons), reasons
+
+
+def _wait_until(cond, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return bool(cond())

@@ -15,14 +15,20 @@ from pydantic import ValidationError
 
 from edge.config.checks import cross_reference_issues
 from edge.config.errors import ConfigError, ConfigIssue
-from edge.config.models import CONTROLLER_PROTOCOLS, StoreConfig
+from edge.config.models import (
+    CAMERA_TYPES,
+    CONTROLLER_TYPES,
+    READER_TYPES,
+    TRACK_SOURCE_TYPES,
+    StoreConfig,
+)
 
 PRESETS_PACKAGE = "edge.config.stores"
 
 KeyPath = tuple[str | int, ...]
 
-# Discriminated unions put the tag value ("walkout-lc1") into error locations; it is not a key.
-UNION_TAGS = frozenset(CONTROLLER_PROTOCOLS)
+# Discriminated unions put the tag value ("serial-walkout-lc1") into error locations; not a key.
+UNION_TAGS = frozenset(CONTROLLER_TYPES + CAMERA_TYPES + READER_TYPES + TRACK_SOURCE_TYPES)
 
 
 def preset_names() -> list[str]:
@@ -184,10 +190,18 @@ def validation_issues(
         if error["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; `walkout config schema` lists valid keys)"
         elif error["type"] == "union_tag_invalid":
-            path = (*path, "protocol")
+            # Every driver kind (shelf controller, camera, reader, track source) is a plugin
+            # chosen by its `type`.
+            ctx = error.get("ctx", {})
+            path = (*path, ctx.get("discriminator", "'type'").strip("'"))
             found, value = _lookup(data, path)
-            expected = error.get("ctx", {}).get("expected_tags", "")
-            message = f"unknown protocol (expected one of: {expected})"
+            message = f"unknown driver type (known: {ctx.get('expected_tags', '')})"
+        elif error["type"] == "union_tag_not_found":
+            ctx = error.get("ctx", {})
+            message = (
+                f"no driver type: give `{ctx.get('discriminator', 'type').strip(chr(39))}` "
+                "(see `walkout config schema` for the known types)"
+            )
         elif error["type"] == "missing":
             message = "required key is missing"
             found = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -74,9 +74,17 @@ class Plate(StrictModel):
 
 
 class WalkoutLc1Controller(StrictModel):
-    """A load-cell board speaking the walkout-lc1 serial protocol (docs/shelf-protocol.md)."""
+    """A load-cell board speaking the walkout-lc1 serial protocol (docs/shelf-protocol.md) over
+    pyserial: driver type ``serial-walkout-lc1``."""
 
-    protocol: Literal["walkout-lc1"] = Field(description="Serial protocol of the shelf board.")
+    type: Literal["serial-walkout-lc1"] = Field(
+        description="Shelf controller driver type (the plugin that reads it)."
+    )
+    protocol: Literal["walkout-lc1"] = Field(
+        default="walkout-lc1",
+        description="Serial protocol of the shelf board (implied by the type; older configs "
+        "gave only this).",
+    )
     port: str = Field(
         min_length=1,
         description="pyserial port or URL: /dev/ttyUSB0, /dev/serial/by-id/..., "
@@ -93,8 +101,11 @@ class WalkoutLc1Controller(StrictModel):
     )
 
 
-ShelfController = Annotated[WalkoutLc1Controller, Field(discriminator="protocol")]
+ShelfController = Annotated[WalkoutLc1Controller, Field(discriminator="type")]
+CONTROLLER_TYPES = ("serial-walkout-lc1",)
 CONTROLLER_PROTOCOLS = ("walkout-lc1",)
+# Configs written before driver types were typed plugins name the protocol only.
+_LEGACY_CONTROLLER_TYPES = {"walkout-lc1": "serial-walkout-lc1"}
 
 
 class Shelf(StrictModel):
@@ -102,6 +113,17 @@ class Shelf(StrictModel):
     height_m: float = Field(ge=0, description="Height of the shelf surface above the floor, m.")
     controller: ShelfController = Field(description="The load-cell board that reads this shelf.")
     plates: list[Plate] = Field(min_length=1, description="Weight plates on this shelf.")
+
+    @field_validator("controller", mode="before")
+    @classmethod
+    def _legacy_controller(cls, value: Any) -> Any:
+        # An older config names only the protocol: its driver type is implied. A missing or
+        # unknown type otherwise is left to the discriminated union, which names it.
+        if isinstance(value, dict) and "type" not in value:
+            legacy = _LEGACY_CONTROLLER_TYPES.get(value.get("protocol"))  # type: ignore[arg-type]
+            if legacy is not None:
+                return {"type": legacy, **value}
+        return value
 
 
 class Gondola(StrictModel):
@@ -159,6 +181,16 @@ class PlanogramEntry(StrictModel):
         return refs
 
 
+class PcscReaderSettings(StrictModel):
+    """Gate readers reached through pcscd with pyscard (UID by ``FF CA 00 00 00``)."""
+
+    type: Literal["pcsc"] = Field(description="Reader driver type (the plugin that reads it).")
+
+
+ReaderDriver = Annotated[PcscReaderSettings, Field(discriminator="type")]
+READER_TYPES = ("pcsc",)
+
+
 class Gate(StrictModel):
     id: str = Field(min_length=1, description="Gate id, unique in the store.")
     kind: Literal["entry", "exit", "both"] = Field(
@@ -169,11 +201,22 @@ class Gate(StrictModel):
     )
     readers: list[str] = Field(
         default_factory=list,
-        description="PC/SC reader names at this gate (NFC taps, RFID tags).",
+        description="Reader names at this gate (NFC taps, RFID tags), as the reader driver "
+        "knows them (PC/SC: the reader name pcscd reports).",
+    )
+    reader_driver: ReaderDriver = Field(
+        default_factory=lambda: PcscReaderSettings(type="pcsc"),
+        description="The driver (plugin) that reads this gate's readers; default PC/SC.",
     )
 
 
 class Camera(StrictModel):
+    """A camera read through OpenCV: driver type ``opencv``."""
+
+    type: Literal["opencv"] = Field(
+        description="Camera driver type (the plugin that reads it); older configs without a "
+        "type mean opencv."
+    )
     id: str = Field(min_length=1, description="Camera id, unique in the store.")
     source: str = Field(
         description="Frame source: USB device index, RTSP/HTTP URL or a video file path."
@@ -184,6 +227,10 @@ class Camera(StrictModel):
         description="Path of the camera's calibration file (intrinsics and floor homography); "
         "placeholder until the vision work lands.",
     )
+
+
+CameraDriver = Annotated[Camera, Field(discriminator="type")]
+CAMERA_TYPES = ("opencv",)
 
 
 class JsonlSocketTrackSource(StrictModel):
@@ -291,7 +338,7 @@ class StoreConfig(StrictModel):
         default_factory=list, description="Which plates hold which product."
     )
     gates: list[Gate] = Field(default_factory=list, description="Entry and exit gates.")
-    cameras: list[Camera] = Field(default_factory=list, description="Overhead cameras.")
+    cameras: list[CameraDriver] = Field(default_factory=list, description="Overhead cameras.")
     track_source: TrackSource | None = Field(
         default=None,
         description="Live person tracks from an external source (walkout edge run); omitted: "
@@ -299,3 +346,14 @@ class StoreConfig(StrictModel):
     )
     cloud: CloudLink = Field(default_factory=CloudLink, description="Link to the cloud service.")
     storage: Storage = Field(default_factory=Storage, description="Where the box keeps data.")
+
+    @field_validator("cameras", mode="before")
+    @classmethod
+    def _legacy_cameras(cls, value: Any) -> Any:
+        # Cameras written before driver types were typed plugins were all read through OpenCV.
+        if isinstance(value, list):
+            return [
+                {"type": "opencv", **c} if isinstance(c, dict) and "type" not in c else c
+                for c in value
+            ]
+        return value

@@ -114,40 +114,19 @@ class LiveRuntime:
     # --- set-up -----------------------------------------------------------------------------
 
     def _build_drivers(self) -> None:
-        from edge.drivers.serial_shelf import SerialShelfDriver
+        # Drivers are plugins chosen by each device's config `type` (edge/drivers/registry.py);
+        # one whose vendor library is missing is a faulted stand-in, the others run.
+        from edge.drivers.registry import build_drivers
 
         def backoff() -> Backoff:
             return Backoff(self.options.backoff_initial_s, self.options.backoff_max_s)
 
         put = self.queue.put
-        ports: dict[str, int] = {}
-        for gondola in self.config.gondolas:
-            for shelf in gondola.shelves:
-                ports.setdefault(shelf.controller.port, shelf.controller.baud)
-        for port, baud in sorted(ports.items()):
-            self.drivers.append(SerialShelfDriver(port, baud, put, backoff=backoff()))
-        readers = sorted({r for gate in self.config.gates for r in gate.readers})
-        if readers:
-            from edge.drivers.pcsc_reader import PcscReaderDriver
-
-            for reader in readers:
-                self.drivers.append(PcscReaderDriver(reader, put, backoff=backoff()))
-        source = self.config.track_source
-        if source is not None:
-            from edge.drivers.track_source import TrackSocketDriver
-
-            self.drivers.append(TrackSocketDriver(source.address, put, backoff=backoff()))
-        if self.options.cameras:
-            from edge.drivers.camera import OpenCvCameraDriver
-
-            for cam in self.config.cameras:
-                self.drivers.append(
-                    OpenCvCameraDriver(
-                        cam.id, cam.source, cam.fps, self.frames.put, backoff=backoff()
-                    )
-                )
-            if self.config.cameras and source is None:
-                self.vision = self._vision_worker(put)
+        self.drivers.extend(
+            build_drivers(self.config, put, self.frames.put, backoff, cameras=self.options.cameras)
+        )
+        if self.options.cameras and self.config.cameras and self.config.track_source is None:
+            self.vision = self._vision_worker(put)
 
     def start(self) -> None:
         self.start_unix = time.time()
