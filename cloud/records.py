@@ -50,6 +50,10 @@ class RecordConflict(Exception):
     """The request contradicts the state (already resolved, not under review, stale version)."""
 
 
+class AlreadyResolved(RecordConflict):
+    """The receipt's review is already resolved."""
+
+
 # Result types ------------------------------------------------------------------------------
 
 
@@ -99,6 +103,8 @@ class ReceiptRecord:
     entered_at_unix_ns: int
     exited_at_unix_ns: int
     stored_unix_ns: int
+    # The walkout.v1.EdgeEvent bytes this record was decoded from (for the gRPC service).
+    payload: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -274,6 +280,7 @@ def decode_receipt(payload: bytes, *, stored_unix_ns: int = 0) -> ReceiptRecord:
         entered_at_unix_ns=r.entered_at_unix_ns,
         exited_at_unix_ns=r.exited_at_unix_ns,
         stored_unix_ns=stored_unix_ns,
+        payload=payload,
     )
 
 
@@ -665,7 +672,7 @@ def resolve_review(
     with _writing(bind) as conn:
         original = get_receipt(conn, receipt_id)
         if get_resolution(conn, receipt_id) is not None:
-            raise RecordConflict(f"receipt {receipt_id!r} is already resolved")
+            raise AlreadyResolved(f"receipt {receipt_id!r} is already resolved")
         if not original.needs_review:
             raise RecordConflict(
                 f"receipt {receipt_id!r} revision {original.revision} is not under review"
@@ -716,7 +723,7 @@ def resolve_review(
             _write_correction(conn, original, msg, payload, lines, resolved_by, note, now_unix_ns)
         except IntegrityError:
             # Another reviewer resolved it between our checks and our insert.
-            raise RecordConflict(f"receipt {receipt_id!r} is already resolved") from None
+            raise AlreadyResolved(f"receipt {receipt_id!r} is already resolved") from None
         sync_shopper_charges(conn)
         return get_receipt(conn, receipt_id, revision)
 

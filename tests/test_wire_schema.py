@@ -314,6 +314,15 @@ EXPECTED_METHODS = {
     "PutPriceBook": (False, False),
     "PutPlanogram": (False, False),
     "GetModel": (False, True),
+    "GetFleetHealth": (False, False),
+    "ListPriceBooks": (False, False),
+    "ListPlanograms": (False, False),
+    "ListReceipts": (False, False),
+    "GetReceipt": (False, False),
+    "StreamReceipts": (False, True),
+    "ListReviews": (False, False),
+    "ResolveReview": (False, False),
+    "GetShopperRecord": (False, False),
 }
 
 

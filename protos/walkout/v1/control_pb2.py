@@ -23,31 +23,80 @@ _sym_db = _symbol_database.Default()
 
 
 from walkout.v1 import config_pb2 as walkout_dot_v1_dot_config__pb2
+from walkout.v1 import events_pb2 as walkout_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18walkout/v1/control.proto\x12\nwalkout.v1\x1a\x17walkout/v1/config.proto\"(\n\x11ListStoresRequest\x12\x13\n\x0bonline_only\x18\x01 \x01(\x08\"\xc2\x01\n\x0cStoreSummary\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06online\x18\x03 \x01(\x08\x12\x19\n\x11last_seen_unix_ns\x18\x04 \x01(\x03\x12\x1a\n\x12price_book_version\x18\x05 \x01(\x04\x12\x19\n\x11planogram_version\x18\x06 \x01(\x04\x12\x18\n\x10software_version\x18\x07 \x01(\t\x12\x16\n\x0eoutbox_backlog\x18\x08 \x01(\x04\">\n\x12ListStoresResponse\x12(\n\x06stores\x18\x01 \x03(\x0b\x32\x18.walkout.v1.StoreSummary\"S\n\x13PutPriceBookRequest\x12\x11\n\tstore_ids\x18\x01 \x03(\t\x12)\n\nprice_book\x18\x02 \x01(\x0b\x32\x15.walkout.v1.PriceBook\"R\n\x13PutPlanogramRequest\x12\x11\n\tstore_ids\x18\x01 \x03(\t\x12(\n\tplanogram\x18\x02 \x01(\x0b\x32\x15.walkout.v1.Planogram\">\n\x11PutConfigResponse\x12)\n\x07\x62undles\x18\x01 \x03(\x0b\x32\x18.walkout.v1.SignedBundle\"X\n\x0fGetModelRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x10\n\x08store_id\x18\x04 \x01(\t\"D\n\nModelChunk\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x18\n\x10total_size_bytes\x18\x03 \x01(\x04\x32\xbe\x02\n\x0c\x43ontrolPlane\x12K\n\nListStores\x12\x1d.walkout.v1.ListStoresRequest\x1a\x1e.walkout.v1.ListStoresResponse\x12N\n\x0cPutPriceBook\x12\x1f.walkout.v1.PutPriceBookRequest\x1a\x1d.walkout.v1.PutConfigResponse\x12N\n\x0cPutPlanogram\x12\x1f.walkout.v1.PutPlanogramRequest\x1a\x1d.walkout.v1.PutConfigResponse\x12\x41\n\x08GetModel\x12\x1b.walkout.v1.GetModelRequest\x1a\x16.walkout.v1.ModelChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18walkout/v1/control.proto\x12\nwalkout.v1\x1a\x17walkout/v1/config.proto\x1a\x17walkout/v1/events.proto\"(\n\x11ListStoresRequest\x12\x13\n\x0bonline_only\x18\x01 \x01(\x08\"\xa3\x02\n\x0cStoreSummary\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06online\x18\x03 \x01(\x08\x12\x19\n\x11last_seen_unix_ns\x18\x04 \x01(\x03\x12\x1a\n\x12price_book_version\x18\x05 \x01(\x04\x12\x19\n\x11planogram_version\x18\x06 \x01(\x04\x12\x18\n\x10software_version\x18\x07 \x01(\t\x12\x16\n\x0eoutbox_backlog\x18\x08 \x01(\x04\x12\x1b\n\x13outbox_oldest_age_s\x18\t \x01(\x01\x12\x14\n\x0conline_known\x18\n \x01(\x08\x12\x16\n\x0ereceipts_total\x18\x0b \x01(\x04\x12\x14\n\x0creviews_open\x18\x0c \x01(\x04\">\n\x12ListStoresResponse\x12(\n\x06stores\x18\x01 \x03(\x0b\x32\x18.walkout.v1.StoreSummary\"S\n\x13PutPriceBookRequest\x12\x11\n\tstore_ids\x18\x01 \x03(\t\x12)\n\nprice_book\x18\x02 \x01(\x0b\x32\x15.walkout.v1.PriceBook\"R\n\x13PutPlanogramRequest\x12\x11\n\tstore_ids\x18\x01 \x03(\t\x12(\n\tplanogram\x18\x02 \x01(\x0b\x32\x15.walkout.v1.Planogram\">\n\x11PutConfigResponse\x12)\n\x07\x62undles\x18\x01 \x03(\x0b\x32\x18.walkout.v1.SignedBundle\"*\n\x15GetFleetHealthRequest\x12\x11\n\tstore_ids\x18\x01 \x03(\t\"\x9b\x01\n\x0b\x41\x63tiveFault\x12+\n\x0bsensor_kind\x18\x01 \x01(\x0e\x32\x16.walkout.v1.SensorKind\x12\x11\n\tsensor_id\x18\x02 \x01(\t\x12$\n\x05\x66\x61ult\x18\x03 \x01(\x0e\x32\x15.walkout.v1.FaultKind\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x15\n\rsince_unix_ns\x18\x05 \x01(\x03\"}\n\x0bStoreHealth\x12\'\n\x05store\x18\x01 \x01(\x0b\x32\x18.walkout.v1.StoreSummary\x12\x1c\n\x14last_heartbeat_age_s\x18\x02 \x01(\x01\x12\'\n\x06\x66\x61ults\x18\x03 \x03(\x0b\x32\x17.walkout.v1.ActiveFault\"_\n\x16GetFleetHealthResponse\x12\'\n\x06stores\x18\x01 \x03(\x0b\x32\x17.walkout.v1.StoreHealth\x12\x1c\n\x14generated_at_unix_ns\x18\x02 \x01(\x03\"\'\n\x12ListConfigsRequest\x12\x11\n\tstore_ids\x18\x01 \x03(\t\"g\n\x0fStoredPriceBook\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12)\n\nprice_book\x18\x02 \x01(\x0b\x32\x15.walkout.v1.PriceBook\x12\x17\n\x0f\x63reated_unix_ns\x18\x03 \x01(\x03\"J\n\x16ListPriceBooksResponse\x12\x30\n\x0bprice_books\x18\x01 \x03(\x0b\x32\x1b.walkout.v1.StoredPriceBook\"f\n\x0fStoredPlanogram\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12(\n\tplanogram\x18\x02 \x01(\x0b\x32\x15.walkout.v1.Planogram\x12\x17\n\x0f\x63reated_unix_ns\x18\x03 \x01(\x03\"I\n\x16ListPlanogramsResponse\x12/\n\nplanograms\x18\x01 \x03(\x0b\x32\x1b.walkout.v1.StoredPlanogram\"_\n\rStoredReceipt\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12$\n\x07receipt\x18\x02 \x01(\x0b\x32\x13.walkout.v1.Receipt\x12\x16\n\x0estored_unix_ns\x18\x03 \x01(\x03\"\x8e\x01\n\x13ListReceiptsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x15\n\rsince_unix_ns\x18\x02 \x01(\x03\x12\x15\n\runtil_unix_ns\x18\x03 \x01(\x03\x12(\n\x06review\x18\x04 \x01(\x0e\x32\x18.walkout.v1.ReviewFilter\x12\r\n\x05limit\x18\x05 \x01(\r\"C\n\x14ListReceiptsResponse\x12+\n\x08receipts\x18\x01 \x03(\x0b\x32\x19.walkout.v1.StoredReceipt\"N\n\x11GetReceiptRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\r\x12\x13\n\x0b\x62y_revision\x18\x03 \x01(\x08\"A\n\x15StreamReceiptsRequest\x12\x11\n\tstore_ids\x18\x01 \x03(\t\x12\x15\n\rsince_unix_ns\x18\x02 \x01(\x03\"\xb6\x01\n\x10ReviewResolution\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x19\n\x11original_revision\x18\x02 \x01(\r\x12\x1a\n\x12\x63orrected_revision\x18\x03 \x01(\r\x12\x13\n\x0bresolved_by\x18\x04 \x01(\t\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x1b\n\x13resolved_at_unix_ns\x18\x06 \x01(\x03\x12\x17\n\x0f\x63orrected_lines\x18\x07 \x01(\r\"j\n\nReviewItem\x12*\n\x07receipt\x18\x01 \x01(\x0b\x32\x19.walkout.v1.StoredReceipt\x12\x30\n\nresolution\x18\x02 \x01(\x0b\x32\x1c.walkout.v1.ReviewResolution\"@\n\x12ListReviewsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x18\n\x10include_resolved\x18\x02 \x01(\x08\">\n\x13ListReviewsResponse\x12\'\n\x07reviews\x18\x01 \x03(\x0b\x32\x16.walkout.v1.ReviewItem\"5\n\rCorrectedLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"w\n\x14ResolveReviewRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12(\n\x05lines\x18\x02 \x03(\x0b\x32\x19.walkout.v1.CorrectedLine\x12\x13\n\x0bresolved_by\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\"w\n\x15ResolveReviewResponse\x12,\n\tcorrected\x18\x01 \x01(\x0b\x32\x19.walkout.v1.StoredReceipt\x12\x30\n\nresolution\x18\x02 \x01(\x0b\x32\x1c.walkout.v1.ReviewResolution\".\n\x17GetShopperRecordRequest\x12\x13\n\x0bshopper_ref\x18\x01 \x01(\t\"Q\n\rShopperRecord\x12\x13\n\x0bshopper_ref\x18\x01 \x01(\t\x12+\n\x08receipts\x18\x02 \x03(\x0b\x32\x19.walkout.v1.StoredReceipt\"X\n\x0fGetModelRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x10\n\x08store_id\x18\x04 \x01(\t\"D\n\nModelChunk\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x18\n\x10total_size_bytes\x18\x03 \x01(\x04*f\n\x0cReviewFilter\x12\x1d\n\x19REVIEW_FILTER_UNSPECIFIED\x10\x00\x12\x1e\n\x1aREVIEW_FILTER_NEEDS_REVIEW\x10\x01\x12\x17\n\x13REVIEW_FILTER_CLEAR\x10\x02\x32\xaa\x08\n\x0c\x43ontrolPlane\x12K\n\nListStores\x12\x1d.walkout.v1.ListStoresRequest\x1a\x1e.walkout.v1.ListStoresResponse\x12N\n\x0cPutPriceBook\x12\x1f.walkout.v1.PutPriceBookRequest\x1a\x1d.walkout.v1.PutConfigResponse\x12N\n\x0cPutPlanogram\x12\x1f.walkout.v1.PutPlanogramRequest\x1a\x1d.walkout.v1.PutConfigResponse\x12\x41\n\x08GetModel\x12\x1b.walkout.v1.GetModelRequest\x1a\x16.walkout.v1.ModelChunk0\x01\x12W\n\x0eGetFleetHealth\x12!.walkout.v1.GetFleetHealthRequest\x1a\".walkout.v1.GetFleetHealthResponse\x12T\n\x0eListPriceBooks\x12\x1e.walkout.v1.ListConfigsRequest\x1a\".walkout.v1.ListPriceBooksResponse\x12T\n\x0eListPlanograms\x12\x1e.walkout.v1.ListConfigsRequest\x1a\".walkout.v1.ListPlanogramsResponse\x12Q\n\x0cListReceipts\x12\x1f.walkout.v1.ListReceiptsRequest\x1a .walkout.v1.ListReceiptsResponse\x12\x46\n\nGetReceipt\x12\x1d.walkout.v1.GetReceiptRequest\x1a\x19.walkout.v1.StoredReceipt\x12P\n\x0eStreamReceipts\x12!.walkout.v1.StreamReceiptsRequest\x1a\x19.walkout.v1.StoredReceipt0\x01\x12N\n\x0bListReviews\x12\x1e.walkout.v1.ListReviewsRequest\x1a\x1f.walkout.v1.ListReviewsResponse\x12T\n\rResolveReview\x12 .walkout.v1.ResolveReviewRequest\x1a!.walkout.v1.ResolveReviewResponse\x12R\n\x10GetShopperRecord\x12#.walkout.v1.GetShopperRecordRequest\x1a\x19.walkout.v1.ShopperRecordb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'walkout.v1.control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTSTORESREQUEST']._serialized_start=65
-  _globals['_LISTSTORESREQUEST']._serialized_end=105
-  _globals['_STORESUMMARY']._serialized_start=108
-  _globals['_STORESUMMARY']._serialized_end=302
-  _globals['_LISTSTORESRESPONSE']._serialized_start=304
-  _globals['_LISTSTORESRESPONSE']._serialized_end=366
-  _globals['_PUTPRICEBOOKREQUEST']._serialized_start=368
-  _globals['_PUTPRICEBOOKREQUEST']._serialized_end=451
-  _globals['_PUTPLANOGRAMREQUEST']._serialized_start=453
-  _globals['_PUTPLANOGRAMREQUEST']._serialized_end=535
-  _globals['_PUTCONFIGRESPONSE']._serialized_start=537
-  _globals['_PUTCONFIGRESPONSE']._serialized_end=599
-  _globals['_GETMODELREQUEST']._serialized_start=601
-  _globals['_GETMODELREQUEST']._serialized_end=689
-  _globals['_MODELCHUNK']._serialized_start=691
-  _globals['_MODELCHUNK']._serialized_end=759
-  _globals['_CONTROLPLANE']._serialized_start=762
-  _globals['_CONTROLPLANE']._serialized_end=1080
+  _globals['_REVIEWFILTER']._serialized_start=3019
+  _globals['_REVIEWFILTER']._serialized_end=3121
+  _globals['_LISTSTORESREQUEST']._serialized_start=90
+  _globals['_LISTSTORESREQUEST']._serialized_end=130
+  _globals['_STORESUMMARY']._serialized_start=133
+  _globals['_STORESUMMARY']._serialized_end=424
+  _globals['_LISTSTORESRESPONSE']._serialized_start=426
+  _globals['_LISTSTORESRESPONSE']._serialized_end=488
+  _globals['_PUTPRICEBOOKREQUEST']._serialized_start=490
+  _globals['_PUTPRICEBOOKREQUEST']._serialized_end=573
+  _globals['_PUTPLANOGRAMREQUEST']._serialized_start=575
+  _globals['_PUTPLANOGRAMREQUEST']._serialized_end=657
+  _globals['_PUTCONFIGRESPONSE']._serialized_start=659
+  _globals['_PUTCONFIGRESPONSE']._serialized_end=721
+  _globals['_GETFLEETHEALTHREQUEST']._serialized_start=723
+  _globals['_GETFLEETHEALTHREQUEST']._serialized_end=765
+  _globals['_ACTIVEFAULT']._serialized_start=768
+  _globals['_ACTIVEFAULT']._serialized_end=923
+  _globals['_STOREHEALTH']._serialized_start=925
+  _globals['_STOREHEALTH']._serialized_end=1050
+  _globals['_GETFLEETHEALTHRESPONSE']._serialized_start=1052
+  _globals['_GETFLEETHEALTHRESPONSE']._serialized_end=1147
+  _globals['_LISTCONFIGSREQUEST']._serialized_start=1149
+  _globals['_LISTCONFIGSREQUEST']._serialized_end=1188
+  _globals['_STOREDPRICEBOOK']._serialized_start=1190
+  _globals['_STOREDPRICEBOOK']._serialized_end=1293
+  _globals['_LISTPRICEBOOKSRESPONSE']._serialized_start=1295
+  _globals['_LISTPRICEBOOKSRESPONSE']._serialized_end=1369
+  _globals['_STOREDPLANOGRAM']._serialized_start=1371
+  _globals['_STOREDPLANOGRAM']._serialized_end=1473
+  _globals['_LISTPLANOGRAMSRESPONSE']._serialized_start=1475
+  _globals['_LISTPLANOGRAMSRESPONSE']._serialized_end=1548
+  _globals['_STOREDRECEIPT']._serialized_start=1550
+  _globals['_STOREDRECEIPT']._serialized_end=1645
+  _globals['_LISTRECEIPTSREQUEST']._serialized_start=1648
+  _globals['_LISTRECEIPTSREQUEST']._serialized_end=1790
+  _globals['_LISTRECEIPTSRESPONSE']._serialized_start=1792
+  _globals['_LISTRECEIPTSRESPONSE']._serialized_end=1859
+  _globals['_GETRECEIPTREQUEST']._serialized_start=1861
+  _globals['_GETRECEIPTREQUEST']._serialized_end=1939
+  _globals['_STREAMRECEIPTSREQUEST']._serialized_start=1941
+  _globals['_STREAMRECEIPTSREQUEST']._serialized_end=2006
+  _globals['_REVIEWRESOLUTION']._serialized_start=2009
+  _globals['_REVIEWRESOLUTION']._serialized_end=2191
+  _globals['_REVIEWITEM']._serialized_start=2193
+  _globals['_REVIEWITEM']._serialized_end=2299
+  _globals['_LISTREVIEWSREQUEST']._serialized_start=2301
+  _globals['_LISTREVIEWSREQUEST']._serialized_end=2365
+  _globals['_LISTREVIEWSRESPONSE']._serialized_start=2367
+  _globals['_LISTREVIEWSRESPONSE']._serialized_end=2429
+  _globals['_CORRECTEDLINE']._serialized_start=2431
+  _globals['_CORRECTEDLINE']._serialized_end=2484
+  _globals['_RESOLVEREVIEWREQUEST']._serialized_start=2486
+  _globals['_RESOLVEREVIEWREQUEST']._serialized_end=2605
+  _globals['_RESOLVEREVIEWRESPONSE']._serialized_start=2607
+  _globals['_RESOLVEREVIEWRESPONSE']._serialized_end=2726
+  _globals['_GETSHOPPERRECORDREQUEST']._serialized_start=2728
+  _globals['_GETSHOPPERRECORDREQUEST']._serialized_end=2774
+  _globals['_SHOPPERRECORD']._serialized_start=2776
+  _globals['_SHOPPERRECORD']._serialized_end=2857
+  _globals['_GETMODELREQUEST']._serialized_start=2859
+  _globals['_GETMODELREQUEST']._serialized_end=2947
+  _globals['_MODELCHUNK']._serialized_start=2949
+  _globals['_MODELCHUNK']._serialized_end=3017
+  _globals['_CONTROLPLANE']._serialized_start=3124
+  _globals['_CONTROLPLANE']._serialized_end=4190
 # @@protoc_insertion_point(module_scope)

@@ -55,6 +55,51 @@ class ControlPlaneStub:
                 request_serializer=walkout_dot_v1_dot_control__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=walkout_dot_v1_dot_control__pb2.ModelChunk.FromString,
                 _registered_method=True)
+        self.GetFleetHealth = channel.unary_unary(
+                '/walkout.v1.ControlPlane/GetFleetHealth',
+                request_serializer=walkout_dot_v1_dot_control__pb2.GetFleetHealthRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.GetFleetHealthResponse.FromString,
+                _registered_method=True)
+        self.ListPriceBooks = channel.unary_unary(
+                '/walkout.v1.ControlPlane/ListPriceBooks',
+                request_serializer=walkout_dot_v1_dot_control__pb2.ListConfigsRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.ListPriceBooksResponse.FromString,
+                _registered_method=True)
+        self.ListPlanograms = channel.unary_unary(
+                '/walkout.v1.ControlPlane/ListPlanograms',
+                request_serializer=walkout_dot_v1_dot_control__pb2.ListConfigsRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.ListPlanogramsResponse.FromString,
+                _registered_method=True)
+        self.ListReceipts = channel.unary_unary(
+                '/walkout.v1.ControlPlane/ListReceipts',
+                request_serializer=walkout_dot_v1_dot_control__pb2.ListReceiptsRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.ListReceiptsResponse.FromString,
+                _registered_method=True)
+        self.GetReceipt = channel.unary_unary(
+                '/walkout.v1.ControlPlane/GetReceipt',
+                request_serializer=walkout_dot_v1_dot_control__pb2.GetReceiptRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.StoredReceipt.FromString,
+                _registered_method=True)
+        self.StreamReceipts = channel.unary_stream(
+                '/walkout.v1.ControlPlane/StreamReceipts',
+                request_serializer=walkout_dot_v1_dot_control__pb2.StreamReceiptsRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.StoredReceipt.FromString,
+                _registered_method=True)
+        self.ListReviews = channel.unary_unary(
+                '/walkout.v1.ControlPlane/ListReviews',
+                request_serializer=walkout_dot_v1_dot_control__pb2.ListReviewsRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.ListReviewsResponse.FromString,
+                _registered_method=True)
+        self.ResolveReview = channel.unary_unary(
+                '/walkout.v1.ControlPlane/ResolveReview',
+                request_serializer=walkout_dot_v1_dot_control__pb2.ResolveReviewRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.ResolveReviewResponse.FromString,
+                _registered_method=True)
+        self.GetShopperRecord = channel.unary_unary(
+                '/walkout.v1.ControlPlane/GetShopperRecord',
+                request_serializer=walkout_dot_v1_dot_control__pb2.GetShopperRecordRequest.SerializeToString,
+                response_deserializer=walkout_dot_v1_dot_control__pb2.ShopperRecord.FromString,
+                _registered_method=True)
 
 
 class ControlPlaneServicer:
@@ -89,6 +134,72 @@ class ControlPlaneServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFleetHealth(self, request, context):
+        """Per store: link state, age of the last report, outbox backlog and the sensor faults active.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPriceBooks(self, request, context):
+        """Lists the price books the control plane holds, by store then version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPlanograms(self, request, context):
+        """Lists the planograms the control plane holds, by store then version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReceipts(self, request, context):
+        """Lists receipts (the latest revision of each), newest exit first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReceipt(self, request, context):
+        """One receipt: the latest revision, or the one asked for. NOT_FOUND names the receipt id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamReceipts(self, request, context):
+        """Streams the receipts stored since a time, then each new receipt revision as the cloud stores
+        it, until the client cancels.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReviews(self, request, context):
+        """Lists the review queue: receipts flagged for review and not yet resolved, with evidence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveReview(self, request, context):
+        """Resolves a flagged receipt into a corrected one (its next revision), which replaces the
+        original in the shopper's record. NOT_FOUND: unknown receipt; FAILED_PRECONDITION: not under
+        review; ALREADY_EXISTS: already resolved; INVALID_ARGUMENT: a bad line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetShopperRecord(self, request, context):
+        """The receipts that count for one shopper: the latest revision of each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlPlaneServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +222,51 @@ def add_ControlPlaneServicer_to_server(servicer, server):
                     servicer.GetModel,
                     request_deserializer=walkout_dot_v1_dot_control__pb2.GetModelRequest.FromString,
                     response_serializer=walkout_dot_v1_dot_control__pb2.ModelChunk.SerializeToString,
+            ),
+            'GetFleetHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFleetHealth,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.GetFleetHealthRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.GetFleetHealthResponse.SerializeToString,
+            ),
+            'ListPriceBooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPriceBooks,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.ListConfigsRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.ListPriceBooksResponse.SerializeToString,
+            ),
+            'ListPlanograms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlanograms,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.ListConfigsRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.ListPlanogramsResponse.SerializeToString,
+            ),
+            'ListReceipts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReceipts,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.ListReceiptsRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.ListReceiptsResponse.SerializeToString,
+            ),
+            'GetReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReceipt,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.GetReceiptRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.StoredReceipt.SerializeToString,
+            ),
+            'StreamReceipts': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamReceipts,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.StreamReceiptsRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.StoredReceipt.SerializeToString,
+            ),
+            'ListReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReviews,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.ListReviewsRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.ListReviewsResponse.SerializeToString,
+            ),
+            'ResolveReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveReview,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.ResolveReviewRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.ResolveReviewResponse.SerializeToString,
+            ),
+            'GetShopperRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetShopperRecord,
+                    request_deserializer=walkout_dot_v1_dot_control__pb2.GetShopperRecordRequest.FromString,
+                    response_serializer=walkout_dot_v1_dot_control__pb2.ShopperRecord.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +378,249 @@ class ControlPlane:
             '/walkout.v1.ControlPlane/GetModel',
             walkout_dot_v1_dot_control__pb2.GetModelRequest.SerializeToString,
             walkout_dot_v1_dot_control__pb2.ModelChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFleetHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/GetFleetHealth',
+            walkout_dot_v1_dot_control__pb2.GetFleetHealthRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.GetFleetHealthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPriceBooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/ListPriceBooks',
+            walkout_dot_v1_dot_control__pb2.ListConfigsRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.ListPriceBooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlanograms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/ListPlanograms',
+            walkout_dot_v1_dot_control__pb2.ListConfigsRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.ListPlanogramsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReceipts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/ListReceipts',
+            walkout_dot_v1_dot_control__pb2.ListReceiptsRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.ListReceiptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/GetReceipt',
+            walkout_dot_v1_dot_control__pb2.GetReceiptRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.StoredReceipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamReceipts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/StreamReceipts',
+            walkout_dot_v1_dot_control__pb2.StreamReceiptsRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.StoredReceipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/ListReviews',
+            walkout_dot_v1_dot_control__pb2.ListReviewsRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.ListReviewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/ResolveReview',
+            walkout_dot_v1_dot_control__pb2.ResolveReviewRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.ResolveReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShopperRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/walkout.v1.ControlPlane/GetShopperRecord',
+            walkout_dot_v1_dot_control__pb2.GetShopperRecordRequest.SerializeToString,
+            walkout_dot_v1_dot_control__pb2.ShopperRecord.FromString,
             options,
             channel_credentials,
             insecure,
