@@ -54,10 +54,15 @@ def _child(url: str, settings: IngestSettings, name: str) -> None:
 
 
 def serve(
-    url: str, settings: IngestSettings, workers: int = 1, dashboard: Any | None = None
+    url: str,
+    settings: IngestSettings,
+    workers: int = 1,
+    dashboard: Any | None = None,
+    control: Any | None = None,
 ) -> None:
     """Run `workers` ingest workers until SIGTERM or SIGINT; with `dashboard`
-    (cloud.dashboard.server.DashboardOptions) the operator dashboard too, in this process."""
+    (cloud.dashboard.server.DashboardOptions) the operator dashboard too, in this process; with
+    `control` (cloud.control.server.ControlOptions) the gRPC control plane too."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -67,6 +72,11 @@ def serve(
         from cloud.dashboard.server import start_dashboard
 
         running = start_dashboard(url, dashboard)
+    control_plane = None
+    if control is not None:
+        from cloud.control.server import start_control
+
+        control_plane = start_control(url, control)
     ctx = multiprocessing.get_context("spawn")
     children = [
         ctx.Process(target=_child, args=(url, settings, f"w{i + 2}"), name=f"ingest-w{i + 2}")
@@ -79,6 +89,8 @@ def serve(
     finally:
         if running is not None:
             running.stop()
+        if control_plane is not None:
+            control_plane.stop()
         for child in children:
             child.terminate()  # SIGTERM: the child stops its worker cleanly
         for child in children:

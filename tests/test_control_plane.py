@@ -4,6 +4,10 @@ pushes through a real mosquitto to a real edge link that verifies the signed bun
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,20 +21,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from support.services import broker, needs_mosquitto  # noqa: F401 (fixture)
-from test_link import link_settings, wait_for
+from support.traffic import fill_journal
+from test_link import backlog, link_settings, wait_for
 from test_records import OTHER, STORE, T0, ingest, price_book, receipt_event, rid
 from typer.testing import CliRunner
 from walkout.v1 import config_pb2, control_pb2, events_pb2
 
 from cloud import db, records
+from cloud.broker import free_port
 from cloud.control.auth import Caller, TokenFileError, TokenTable
 from cloud.control.client import open_channel, stub
 from cloud.control.publisher import RetainedPublisher
 from cloud.control.server import ControlServer, start_control_server
 from cloud.control.service import ServiceSettings
 from edge.cli.main import app
+from edge.link import topics
 from edge.link.link import EdgeLink
-from edge.link.mqtt import BrokerAddress
+from edge.link.mqtt import BrokerAddress, Event
 from edge.push.bundles import BundleVerifier, ConfigStore, PushApplier
 
 ADMIN = "admin-token-0123456789abcdef"
@@ -182,9 +189,6 @@ def test_fleet_health_reports_age_backlog_and_faults(engine: Engine, server: Con
     f = msg.sensor_fault
     f.sensor_kind, f.sensor_id = events_pb2.SENSOR_KIND_CAMERA, "cam-2"
     f.fault, f.active, f.message = events_pb2.FAULT_KIND_FROZEN_CAMERA, True, "no change 30 s"
-    from edge.link import topics
-    from edge.link.mqtt import Event
-
     ingest(
         engine,
         [
@@ -519,3 +523,88 @@ def test_signing_key_file(tmp_path: Path) -> None:
     path.write_text("not a key")
     with pytest.raises(ValueError, match="not a readable PEM private key"):
         load_signing_key(path)
+
+
+# TLS and `walkout cloud serve --grpc-port` -----------------------------------------------------
+
+
+def test_tls_with_a_fleet_ca_certificate(engine: Engine, tmp_path: Path) -> None:
+    from cloud.control.server import TlsFiles
+    from cloud.pki import create_ca, issue
+
+    ca = create_ca(tmp_path / "pki")
+    cert = issue(ca, "walkout-control", tmp_path / "pki", server=True)
+    settings = ServiceSettings(tokens=tokens(), wall_clock_ns=lambda: NOW_NS)
+    srv = start_control_server(engine, settings, tls=TlsFiles(cert.cert, cert.key))
+    try:
+        secure = stub(open_channel(f"127.0.0.1:{srv.port}", ADMIN, ca_file=ca.cert))
+        assert len(secure.ListStores(control_pb2.ListStoresRequest(), timeout=10).stores) == 2
+        # The control: a plaintext client cannot talk to the TLS port.
+        plain_client = client(srv)
+        with pytest.raises(grpc.RpcError) as info:
+            plain_client.ListStores(control_pb2.ListStoresRequest(), timeout=3)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        srv.stop()
+
+
+@needs_mosquitto
+@pytest.mark.slow
+def test_cloud_serve_with_grpc_port_ingests_and_pushes(tmp_path: Path, broker) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    key_file = tmp_path / "signing.pem"
+    key_file.write_bytes(
+        KEY.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'cloud.sqlite'}"
+    log = (tmp_path / "serve.log").open("wb")
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from edge.cli.main import app; app()",
+            "cloud",
+            "serve",
+            "--broker",
+            f"127.0.0.1:{broker.port}",
+            "--db",
+            url,
+            "--grpc-port",
+            str(port),
+            "--grpc-admin-token-env",
+            "HQ",
+            "--signing-key",
+            str(key_file),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "HQ": ADMIN},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    journal = tmp_path / "journal.sqlite"
+    ids = fill_journal(journal, STORE, 20)
+    applier = PushApplier(
+        BundleVerifier(STORE, {"cloud-1": KEY.public_key()}), ConfigStore(tmp_path / "pushed")
+    )
+    link = EdgeLink(journal, link_settings(broker.port))
+    link.on_config = applier
+    link.start()
+    try:
+        wait_for(lambda: backlog(journal) == 0, 60, "the outbox to drain through the service")
+        c = stub(open_channel(f"127.0.0.1:{port}", ADMIN))
+        got = c.ListReceipts(control_pb2.ListReceiptsRequest(limit=100), timeout=10)
+        assert sorted(r.receipt.receipt_id for r in got.receipts) == sorted(ids)
+        pushed = c.PutPriceBook(
+            control_pb2.PutPriceBookRequest(price_book=price_book(0)), timeout=10
+        )
+        assert [(b.store_id, b.version) for b in pushed.bundles] == [(STORE, 1)]
+        wait_for(lambda: applier.applied == [("price_book", 1)], 10, "the pushed price book")
+    finally:
+        link.stop()
+        serve.send_signal(signal.SIGTERM)
+        code = serve.wait(30)
+    assert code == 0, (tmp_path / "serve.log").read_text()

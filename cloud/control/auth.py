@@ -69,6 +69,9 @@ class TokenTable:
                     f"token of {e.caller.name!r}: shorter than {MIN_TOKEN_CHARS} characters"
                 )
 
+    def entries(self) -> list[tuple[str, Caller]]:
+        return [(e.token, e.caller) for e in self._entries]
+
     def __len__(self) -> int:
         return len(self._entries)
 

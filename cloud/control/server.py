@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 from walkout.v1 import control_pb2_grpc
 
+from cloud.control.auth import Caller, TokenFileError, TokenTable
+from cloud.control.publisher import RetainedPublisher
 from cloud.control.service import ControlPlaneService, ServiceSettings
+from cloud.db import make_engine
+from edge.link.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +90,89 @@ def start_control_server(
         len(settings.tokens),
     )
     return ControlServer(server, bound, service)
+
+
+@dataclass(frozen=True)
+class ControlOptions:
+    """How `walkout cloud serve --grpc-port` runs the control plane (docs/control-plane.md)."""
+
+    port: int
+    host: str = "127.0.0.1"
+    tokens_file: Path | None = None  # YAML token file (cloud/control/auth.py)
+    admin_token_env: str | None = None  # an all-stores token from this environment variable
+    signing_key: Path | None = None  # Ed25519 PEM; without it pushes are refused
+    key_id: str = "cloud-1"
+    model_dir: Path | None = None
+    tls: TlsFiles | None = None
+    broker: BrokerAddress | None = None  # where pushes are published; None: refused
+    topic_prefix: str = "walkout/v1"
+
+
+def load_tokens(options: ControlOptions) -> TokenTable:
+    """The token table of `options`: the file's tokens plus the admin token; ValueError (with
+    the file or variable named) when unusable or when there is no token at all."""
+    entries: list[tuple[str, Caller]] = []
+    if options.tokens_file is not None:
+        table = TokenTable.load(options.tokens_file)
+        entries.extend(table.entries())
+    if options.admin_token_env:
+        token = os.environ.get(options.admin_token_env)
+        if not token:
+            raise TokenFileError(
+                f"--grpc-admin-token-env: environment variable {options.admin_token_env} is not set"
+            )
+        entries.append((token, Caller("admin", None)))
+    if not entries:
+        raise TokenFileError(
+            "the control plane needs callers: --grpc-tokens FILE or --grpc-admin-token-env VAR"
+        )
+    return TokenTable(entries)
+
+
+def check_control_options(options: ControlOptions) -> None:
+    """Fail at start-up, naming the option, rather than on the first call."""
+    load_tokens(options)
+    if options.signing_key is not None:
+        load_signing_key(options.signing_key)
+    if options.model_dir is not None and not options.model_dir.is_dir():
+        raise ValueError(f"--model-dir {options.model_dir}: not a folder")
+    if options.tls is not None:
+        for f in (options.tls.cert_file, options.tls.key_file):
+            if not f.is_file():
+                raise ValueError(f"--grpc-tls-cert/--grpc-tls-key: {f}: no such file")
+
+
+def start_control(url: str, options: ControlOptions) -> RunningControl:
+    """Start the control plane of `walkout cloud serve` on its own engine; stop() ends it."""
+    check_control_options(options)
+    engine = make_engine(url)
+    publisher = RetainedPublisher(options.broker) if options.broker is not None else None
+    settings = ServiceSettings(
+        tokens=load_tokens(options),
+        signing_key=load_signing_key(options.signing_key) if options.signing_key else None,
+        key_id=options.key_id,
+        publisher=publisher,
+        model_dir=options.model_dir,
+        topic_prefix=options.topic_prefix,
+    )
+    server = start_control_server(
+        engine, settings, host=options.host, port=options.port, tls=options.tls
+    )
+    return RunningControl(server, engine, publisher)
+
+
+@dataclass
+class RunningControl:
+    server: ControlServer
+    engine: Engine
+    publisher: RetainedPublisher | None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.publisher is not None:
+            self.publisher.close()
+        self.engine.dispose()

@@ -45,6 +45,31 @@ def serve(
     store_configs: Path | None = typer.Option(
         None, "--store-configs", help="Folder of <store_id>.yaml store configs (floor maps)."
     ),
+    grpc_port: int | None = typer.Option(
+        None,
+        "--grpc-port",
+        help="Serve the gRPC control plane on this port (docs/control-plane.md).",
+    ),
+    grpc_host: str = typer.Option("127.0.0.1", "--grpc-host", help="Control plane listen address."),
+    grpc_tokens: Path | None = typer.Option(
+        None, "--grpc-tokens", help="YAML file of the control plane's bearer tokens."
+    ),
+    grpc_admin_token_env: str | None = typer.Option(
+        None, "--grpc-admin-token-env", help="Environment variable with an all-stores token."
+    ),
+    signing_key: Path | None = typer.Option(
+        None, "--signing-key", help="Ed25519 private key (PEM) that signs pushed bundles."
+    ),
+    signing_key_id: str = typer.Option(
+        "cloud-1", "--signing-key-id", help="Key id the stores trust the signing key by."
+    ),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="Models served by GetModel: <dir>/<name>/<version>.onnx."
+    ),
+    grpc_tls_cert: Path | None = typer.Option(
+        None, "--grpc-tls-cert", help="Control plane TLS certificate (PEM); needs --grpc-tls-key."
+    ),
+    grpc_tls_key: Path | None = typer.Option(None, "--grpc-tls-key", help="Its private key."),
 ) -> None:
     """Run ingest workers: validate, store once, acknowledge to the stores (docs/cloud.md)."""
     from cloud.ingest import IngestSettings
@@ -75,7 +100,33 @@ def serve(
                 check_options(dashboard)
             except ValueError as exc:
                 raise UserError(str(exc)) from None
+        control = None
+        if grpc_port is not None:
+            from cloud.control.server import ControlOptions, TlsFiles, check_control_options
+
+            if (grpc_tls_cert is None) != (grpc_tls_key is None):
+                raise UserError("--grpc-tls-cert and --grpc-tls-key go together")
+            control = ControlOptions(
+                port=grpc_port,
+                host=grpc_host,
+                tokens_file=grpc_tokens,
+                admin_token_env=grpc_admin_token_env,
+                signing_key=signing_key,
+                key_id=signing_key_id,
+                model_dir=model_dir,
+                tls=TlsFiles(grpc_tls_cert, grpc_tls_key)
+                if grpc_tls_cert and grpc_tls_key
+                else None,
+                broker=settings.broker,
+                topic_prefix=prefix,
+            )
+            try:
+                check_control_options(control)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
         typer.echo(f"walkout cloud serve: {workers} worker(s), broker {host}:{port}, db {database}")
         if dashboard is not None:
             typer.echo(f"dashboard: http://{http_host}:{http_port}/")
-        run(database, settings, workers, dashboard)
+        if control is not None:
+            typer.echo(f"control plane: grpc {grpc_host}:{grpc_port}")
+        run(database, settings, workers, dashboard, control)
