@@ -79,9 +79,20 @@ class AlreadySettled(Exception):
     """The visit already has a receipt: settling twice would charge twice."""
 
 
+# Acknowledged outbox rows are kept this long (the cloud holds them; the edge keeps them a while
+# for diagnosis), then deleted so the journal does not grow without bound. None keeps them forever.
+DEFAULT_SENT_RETENTION_S: float | None = 7 * 86400.0
+PRUNE_EVERY_S = 3600.0  # at most one prune pass per hour of acknowledgement time
+PRUNE_BATCH = 5000  # rows per delete transaction: never holds the write lock for long
+
+
 class Journal:
-    def __init__(self, path: Path):
+    def __init__(
+        self, path: Path, *, sent_retention_s: float | None = DEFAULT_SENT_RETENTION_S
+    ) -> None:
         self.path = path
+        self.sent_retention_s = sent_retention_s
+        self._last_prune_unix: float | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         # The link reads and marks rows from its own connection while the core settles: wait for
         # the other writer instead of failing with "database is locked".
@@ -212,7 +223,40 @@ class Journal:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+        # Pruning runs on the ack's wall-clock time (the link's injected clock), never a clock
+        # read of its own.
+        if self.sent_retention_s is not None and (
+            self._last_prune_unix is None or acked_unix - self._last_prune_unix >= PRUNE_EVERY_S
+        ):
+            self._last_prune_unix = acked_unix
+            self.prune_sent(older_than_unix=acked_unix - self.sent_retention_s)
         return changed
+
+    def prune_sent(self, *, older_than_unix: float) -> int:
+        """Delete outbox rows the cloud acknowledged before `older_than_unix`; returns how many.
+
+        Unacknowledged rows are never touched. The newest row of each stream is always kept: the
+        next sequence number is derived from it, and a stream must never count from 1 again.
+        """
+        deleted = 0
+        while True:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self.db.execute(
+                    "DELETE FROM outbox WHERE seq IN ("
+                    " SELECT seq FROM outbox"
+                    " WHERE sent = 1 AND sent_unix IS NOT NULL AND sent_unix < ?"
+                    " AND seq NOT IN (SELECT MAX(seq) FROM outbox GROUP BY stream)"
+                    " LIMIT ?)",
+                    (older_than_unix, PRUNE_BATCH),
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            deleted += cur.rowcount
+            if cur.rowcount < PRUNE_BATCH:
+                return deleted
 
     def backlog(self) -> Backlog:
         """Size of the unacknowledged backlog and the event time of its oldest row."""
