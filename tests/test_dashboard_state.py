@@ -80,7 +80,7 @@ def test_store_state_carries_sensors_plates_tracks_and_visits() -> None:
     assert first is not None and first.sensors[1].fps == 0.0  # no earlier snapshot yet
     state = builder.build(_status(12.0, 130))
     assert state is not None
-    assert state.ready and not state.not_ready_reasons
+    assert not state.ready and list(state.not_ready_reasons) == ["plate 1.2.3: stuck"]
     cam = next(s for s in state.sensors if s.kind == "camera")
     assert (cam.id, cam.fps, cam.dropped_frames, cam.faults) == ("cam-1", 15.0, 3, 2)
     assert {s.kind for s in state.sensors} == {"serial", "camera", "reader"}
@@ -113,7 +113,10 @@ def test_store_state_names_why_the_store_is_not_ready() -> None:
     status["drivers"][0]["data_age_s"] = 9.0
     state = StoreStateBuilder().build(status)
     assert state is not None and not state.ready
-    assert state.not_ready_reasons == ["serial /dev/ttyS9: no data for 9.0 s"]
+    assert state.not_ready_reasons == [
+        "serial /dev/ttyS9: no data for 9.0 s",
+        "plate 1.2.3: stuck",
+    ]
 
 
 def test_store_state_stays_small_for_hundreds_of_plates() -> None:

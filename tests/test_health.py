@@ -70,6 +70,11 @@ CASES = [
         lambda s: s | {"drivers": [driver("camera", "cam-1", age=3.5)]},
         ["camera cam-1: 0 fps"],
     ),
+    (
+        "stuck plate (a noisy one still weighs)",
+        lambda s: s | {"plate_faults": {"1.2.3": "stuck", "1.2.4": "noisy"}},
+        ["plate 1.2.3: stuck"],
+    ),
     ("stuck detector", lambda s: s | {"vision": {"last_tick_age_s": 12.0}}, ["detector: stuck"]),
     (
         "backlog over its limit",
@@ -139,7 +144,11 @@ def test_endpoints_on_a_real_server() -> None:
     try:
         assert get(base + "/healthz")[0] == 200
         code, ctype, body = get(base + "/readyz")
-        assert code == 200 and json.loads(body) == {"ready": True, "reasons": []}
+        # A stuck plate cannot weigh a pick: the store is not ready, and says which plate.
+        assert code == 503 and json.loads(body) == {
+            "ready": False,
+            "reasons": ["plate 1.2.3: stuck"],
+        }
         code, ctype, text = get(base + "/metrics")
         assert code == 200 and ctype.startswith("text/plain")
         families = {f.name: f for f in text_string_to_metric_families(text)}
@@ -165,7 +174,10 @@ def test_endpoints_on_a_real_server() -> None:
         # A camera goes dark: not ready, and the reason names it.
         runtime.last_status = status | {"drivers": [driver("camera", "cam-1", age=4.0)]}
         code, _, body = get(base + "/readyz")
-        assert code == 503 and json.loads(body)["reasons"] == ["camera cam-1: 0 fps"]
+        assert code == 503 and json.loads(body)["reasons"] == [
+            "camera cam-1: 0 fps",
+            "plate 1.2.3: stuck",
+        ]
         assert "NOT READY" in get(base + "/")[2]
     finally:
         server.stop()

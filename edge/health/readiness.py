@@ -14,6 +14,8 @@ from typing import Any
 
 # Driver kinds whose data must keep flowing; gate readers are quiet between taps.
 STREAMING_KINDS = ("serial", "camera", "tracks")
+# Plate faults that make the store not ready (a noisy plate still weighs, badly).
+BLOCKING_PLATE_FAULTS = ("stuck", "dead", "saturated")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ def readiness(status: dict[str, Any], limits: ReadinessLimits = ReadinessLimits(
         if kind in STREAMING_KINDS and state == "connected" and stale:
             shown = "no data yet" if age is None else f"no data for {age:.1f} s"
             reasons.append(f"{kind} {name}: {'0 fps' if kind == 'camera' else shown}")
+    # A plate that reports nothing usable cannot attribute a pick: the store must not pretend.
+    for ref, kind in sorted((status.get("plate_faults") or {}).items()):
+        if kind in BLOCKING_PLATE_FAULTS:
+            reasons.append(f"plate {ref}: {kind}")
     vision = status.get("vision")
     if vision is not None:
         age = vision.get("last_tick_age_s")
