@@ -135,7 +135,11 @@ def receipt_message(receipt: dict[str, Any], *, sequence: int, start_time_unix: 
         )
         for ev in line["evidence"]:
             e = out.evidence.add()
-            e.source = events_pb2.EVIDENCE_SOURCE_WEIGHT
+            e.source = (
+                events_pb2.EVIDENCE_SOURCE_RFID
+                if ev.get("source") == "rfid"
+                else events_pb2.EVIDENCE_SOURCE_WEIGHT
+            )
             e.shelf_event_id = ev.get("shelf_event_id", "")
             e.delta_grams = float(ev.get("delta_grams", 0.0))
             e.shopper_distance_m = float(ev.get("distance_m") or 0.0)

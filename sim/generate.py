@@ -37,7 +37,7 @@ from sim.loadcell import ShelfSensorModel, grams_to_counts, sample_plate_params
 from sim.scenario import Scenario, load_scenario
 from sim.shelf_load import ShelfRenderer
 from sim.track_noise import TrackNoiseParams, TrackObserver, TruePerson
-from sim.world import TAP_S, World, WorldResult
+from sim.world import TAG_SLOT_S, TAP_S, World, WorldResult
 
 if TYPE_CHECKING:
     from edge.vision.camera import CameraModel
@@ -101,7 +101,7 @@ def generate_session(
         overwrite=overwrite,
     )
     with writer:
-        _write_reads(writer, result)
+        _write_reads(writer, result, layout, sc, seed)
         _write_tracks(writer, result, sc, seed, report)
         _write_shelves(writer, layout, result, sc, seed, report)
         if cameras is not None:
@@ -127,7 +127,9 @@ def _camera_rig(config: StoreConfig, store: str) -> dict[str, CameraModel]:
 # --- gate reads -------------------------------------------------------------------------------
 
 
-def _write_reads(writer: SessionWriter, result: WorldResult) -> None:
+def _write_reads(
+    writer: SessionWriter, result: WorldResult, layout: StoreLayout, sc: Scenario, seed: int
+) -> None:
     reads = []
     for plan in result.plans:
         for tap in plan.taps:
@@ -135,8 +137,48 @@ def _write_reads(writer: SessionWriter, result: WorldResult) -> None:
             reads.append(
                 Read(t=tap.t + TAP_S, reader=tap.reader, kind="card", uid=tap.uid, event="remove")
             )
+    reads += _tag_reads(result, layout, sc.shopper.exit_tag_read_probability, seed)
     for read in sorted(reads, key=lambda r: (r.t, r.reader, r.event)):
         writer.write_read(read)
+
+
+def _tag_reads(
+    result: WorldResult, layout: StoreLayout, probability: float, seed: int
+) -> list[Read]:
+    """Item tags of the tagged units each shopper really carries out, read one after another
+    by the exit reader while the shopper pauses there (each with ``probability``)."""
+    if probability <= 0:
+        return []
+    carried: dict[int, list[str]] = {}  # person -> product ids of the units held, in order
+    for a in sorted(result.actions, key=lambda a: (a.t_start, a.person_id)):
+        held = carried.setdefault(a.person_id, [])
+        if a.kind == "pick":
+            held.extend([a.product_id] * a.quantity)
+        elif a.kind == "put":
+            for _ in range(a.quantity):
+                if a.product_id in held:
+                    held.remove(a.product_id)
+        elif a.kind == "handoff" and a.to_person is not None:
+            for _ in range(a.quantity):
+                if a.product_id in held:
+                    held.remove(a.product_id)
+                    carried.setdefault(a.to_person, []).append(a.product_id)
+    rng = np.random.default_rng([seed, 31])
+    reads: list[Read] = []
+    for plan in result.plans:
+        if plan.tag_reads_at is None:
+            continue
+        reader, t = plan.tag_reads_at
+        for k, pid in enumerate(sorted(carried.get(plan.person_id, []))):
+            prefix = layout.products[pid].rfid_tag_prefix
+            if not prefix or rng.random() >= probability:
+                continue
+            # A tag id is its product's prefix and a serial unique in the session.
+            uid = f"{prefix}{plan.person_id:04d}{k:02d}"
+            reads.append(Read(t=t, reader=reader, kind="tag", uid=uid, event="insert"))
+            reads.append(Read(t=t + TAP_S, reader=reader, kind="tag", uid=uid, event="remove"))
+            t += TAG_SLOT_S
+    return reads
 
 
 # --- person tracks ----------------------------------------------------------------------------

@@ -54,6 +54,13 @@ class Shopper(_Strict):
     exit_tap_probability: float = Field(
         default=0.3, ge=0, le=1, description="Chance a shopper also taps at the exit reader."
     )
+    exit_tag_read_probability: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Chance that each tagged unit (a product with rfid_tag_prefix) a shopper "
+        "carries out is read by the exit reader; 0: no item tag reads.",
+    )
     leave_empty_probability: float = Field(
         default=0.05, ge=0, le=1, description="Chance a shopper browses but takes nothing."
     )
@@ -81,10 +88,11 @@ class Behaviour(_Strict):
         le=1,
         description="Pick up and put back the same item 3-6 times before deciding.",
     )
-    product_filter: Literal["any", "straddling", "same_weight"] = Field(
+    product_filter: Literal["any", "straddling", "same_weight", "tagged"] = Field(
         default="any",
-        description="Restrict picks to products spanning several plates, or to products "
-        "that share their unit weight with another product on the same shelf.",
+        description="Restrict picks to products spanning several plates, to products "
+        "that share their unit weight with another product on the same shelf, or to tagged "
+        "products (rfid_tag_prefix).",
     )
 
 

@@ -23,6 +23,9 @@ GONDOLA_DEPTH_M = 0.5
 SHELF_HEIGHTS_M = (0.15, 0.55, 0.95, 1.35, 1.75, 2.05)
 
 
+TAGGED_PRICE = 4.5  # products at least this dear carry item tags
+
+
 @dataclass(frozen=True)
 class Category:
     name: str
@@ -251,6 +254,10 @@ def _stock_shelf(
             "weight_spread_g": round(weight * float(rng.uniform(0.004, 0.012)), 2),
             "price": f"{float(rng.uniform(*category.price_range)):.2f}",
         }
+        if float(product["price"]) >= TAGGED_PRICE:
+            # High-value items carry an item tag read at the exit (docs/fusion.md); one prefix
+            # per product, all the same length, so no prefix starts another.
+            product["rfid_tag_prefix"] = f"E2{len(products) + 1:06d}"
         products.append(product)
         refs = [f"{gondola}.{shelf}.{p}" for p in range(plate, plate + run)]
         capacity = max(2, min(24, int(run * 6000 // weight)))

@@ -25,6 +25,7 @@ from sim.timeline import Timeline, TimelineBuilder
 T = TypeVar("T")
 
 TAP_S = 0.6
+TAG_SLOT_S = 1.0  # one item tag after another at a reader: present 0.6 s, then a 0.4 s gap
 GROUP_FOLLOW_S = 1.0  # a group member reaches the gate this long after the one before
 GROUP_SPACING_M = 0.45  # and stands this far behind them in the same lane
 ARM_REACH_M = 0.55  # how far sideways a standing shopper reaches along a shelf
@@ -72,6 +73,9 @@ class ShopperPlan:
     timeline: Timeline
     taps: list[Tap] = field(default_factory=list)
     gate_point: Point | None = None  # where the shopper stood at the entry gate
+    # Item tags: reader and time the exit reader starts reading the tagged units carried out
+    # (one per TAG_SLOT_S), when the scenario reads tags (sim/generate.py writes the reads).
+    tag_reads_at: tuple[str, float] | None = None
 
     @property
     def arrive_t(self) -> float:
@@ -136,6 +140,8 @@ class World:
         for _shelf, products in sorted(self.products_by_shelf.items()):
             for pid in products:
                 if wanted == "straddling" and len(self.layout.product_plates[pid]) < 2:
+                    continue
+                if wanted == "tagged" and not self.layout.products[pid].rfid_tag_prefix:
                     continue
                 if wanted == "same_weight":
                     w = self.layout.products[pid].weight_g
@@ -363,6 +369,19 @@ class World:
                 b, plan.person_id, self._choose(rng, 1)[0], rng, carried_wrong, browse_only=False
             )
         b.walk_to(self._gate_point(self.exit_gate.zone, rng))
+        if self.scenario.shopper.exit_tag_read_probability > 0 and self.exit_gate.readers:
+            # The shopper pauses at the exit reader while it reads the tagged units; the plan
+            # knows the picks it intends (what it really carries is known after execution).
+            tagged = sum(
+                i.quantity
+                for i in self.intents
+                if i.person == plan.person_id
+                and i.kind == "pick"
+                and self.layout.products[i.product_id].rfid_tag_prefix
+            )
+            if tagged:
+                plan.tag_reads_at = (self.exit_gate.readers[0], b.t + 0.1)
+                b.wait(tagged * TAG_SLOT_S + 0.2)
         if (
             self.exit_gate.readers
             and plan.card_uid

@@ -40,6 +40,14 @@ class Cart:
         self.events.append(event)
         return event
 
+    def confirm(self, event: CartEvent) -> CartEvent:
+        """Record more evidence for units already in the cart (an item tag read at the exit):
+        a zero-quantity event, so the line's evidence grows and its quantity does not."""
+        if event.quantity != 0:
+            raise ValueError("a confirmation changes no quantity")
+        self.events.append(event)
+        return event
+
     def remove(self, event: CartEvent) -> CartEvent | None:
         """Remove up to -event.quantity units; returns the applied event or None if absent."""
         held = self.quantities().get(event.product_id, 0)

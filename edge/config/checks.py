@@ -20,7 +20,23 @@ def cross_reference_issues(config: StoreConfig) -> list[Issue]:
         *_planogram_issues(config),
         *_gate_issues(config),
         *_geometry_issues(config),
+        *_tag_prefix_issues(config),
     ]
+
+
+def _tag_prefix_issues(config: StoreConfig) -> Iterator[Issue]:
+    """A tag must name one product: no prefix may start another product's prefix."""
+    tagged = [(i, p.rfid_tag_prefix) for i, p in enumerate(config.products) if p.rfid_tag_prefix]
+    for i, prefix in tagged:
+        for j, other in tagged:
+            if j != i and other.startswith(prefix) and (other != prefix or j < i):
+                yield (
+                    ("products", i, "rfid_tag_prefix"),
+                    f"tag prefix also matches the tags of products[{j}] ({other}): a tag would "
+                    "name two products",
+                    prefix,
+                )
+                break
 
 
 def _first_duplicates(items: list[object], path: KeyPath, what: str) -> Iterator[Issue]:

@@ -159,6 +159,15 @@ class Product(StrictModel):
     price: Decimal = Field(
         ge=0, max_digits=12, decimal_places=2, description="Unit price in the store currency."
     )
+    rfid_tag_prefix: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=32,
+        pattern=r"^[0-9A-F]+$",
+        description="Item tags on this product's units (high-value items) have UIDs starting with "
+        "these hex digits; a tag read at an exit reader confirms or adds the product on the "
+        "receipt of the shopper leaving (docs/fusion.md). Omitted: the product is not tagged.",
+    )
 
 
 class PlanogramEntry(StrictModel):

@@ -444,6 +444,7 @@ class LiveRuntime:
             "latency": self.latency.summary(),
             "faults": dict(sorted(self.faults.items())),
             "visit_faults": dict(sorted(core.visits.faults.items())) if core else {},
+            "tag_faults": dict(sorted(core.exit_tags.faults.items())) if core else {},
             "core": asdict(core.stats) if core else {},
             "link": (
                 None if self.link is None else asdict(self.link.stats) | {"ready": self.link.ready}

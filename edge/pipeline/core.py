@@ -17,6 +17,7 @@ from edge.carts.cart import Cart, CartEvent
 from edge.config.layout import StoreLayout
 from edge.fusion.attribution import Decision, Fusion, FusionParams
 from edge.fusion.handoff import HandoffDetector
+from edge.fusion.tags import ExitTags
 from edge.journal.journal import AlreadySettled, Journal
 from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
@@ -75,6 +76,7 @@ class EdgeCore:
         for key, detector in self.detectors.items():
             detector.carried_weights = partial(self._carried_weights, key)
         self.handoffs = HandoffDetector(layout)
+        self.exit_tags = ExitTags(layout)  # item tags read at the exit (edge/fusion/tags.py)
         self.carts: dict[str, Cart] = {}
         self.review: dict[str, list[str]] = {}
         # Signed config pushed by the cloud (edge/push/); None: the store config's prices.
@@ -139,6 +141,8 @@ class EdgeCore:
         self.now = t
         for out in self.visits.on_read(t, reader, kind, uid, event, self.tracks):
             self._on_visit_event(out)
+        for out in self.exit_tags.on_read(t, reader, kind, uid, event, self.visits, self.tracks):
+            self._emit(out)
 
     def on_tracks(
         self,
@@ -323,6 +327,9 @@ class EdgeCore:
 
     def _settle(self, visit_id: str) -> None:
         visit = self.visits.visits[visit_id]
+        for out in self.exit_tags.settle(visit_id, self.carts[visit_id], self.now, self._line_id):
+            self.stats.cart_lines += out["type"] == "cart_line_added"
+            self._emit(out)
         reasons = self.review.get(visit_id, [])
         # The price book in force when the shopper entered (edge/push/bundles.py explains why).
         book = None
@@ -366,6 +373,10 @@ class EdgeCore:
             }
         )
         self.on_receipt(receipt)
+
+    def _line_id(self) -> str:
+        self._line += 1
+        return f"l{self._line:05d}"
 
     def on_receipt(self, receipt: dict[str, Any]) -> None:
         """Hook for the runner (replay writes receipts.jsonl; live publishes)."""
