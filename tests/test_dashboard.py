@@ -364,3 +364,132 @@ def test_users_file_errors_name_the_entry(tmp_path: Path) -> None:
         load_users(bad)
     user = User("x", "staff", frozenset({"a"}), hash_password("pw", salt=b"0" * 16))
     assert user.may_see("a") and not user.may_see("b") and user.scope == {"a"}
+
+
+@pytest.fixture
+def pcscd():
+    from sim.live.pcscd import list_readers, start_pcscd, stop_pcscd
+
+    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
+        pytest.skip("pcscd and vsmartcard-vpcd not installed")
+    if list_readers():
+        pytest.fail("another pcscd is already running: the live tests need their own")
+    proc = start_pcscd()
+    yield proc
+    stop_pcscd(proc)
+
+
+def _readyz(port: int) -> tuple[int, dict]:
+    import json
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+    except (urllib.error.URLError, ConnectionError):
+        return 0, {}
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
+    tmp_path: Path, browser: object, pcscd: object
+) -> None:
+    """A simulated store plays live into pty ports and virtual cards; `walkout edge run` with its
+    cloud link sends heartbeats (every 1 s) through a real mosquitto to a real ingest worker; the
+    dashboard's store page in Chromium shows the plate frozen by the simulator as stuck within
+    seconds of the edge flagging it, and the edge's /readyz turns 503 naming the plate."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from cloud.broker import find_mosquitto, start_mosquitto
+    from cloud.ingest import IngestSettings, IngestWorker
+    from edge.link.mqtt import BrokerAddress
+    from sim.generate import generate_session
+    from sim.live.player import LivePlayer
+
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed")
+    broker = start_mosquitto(tmp_path / "mosquitto")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
+    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
+    worker.start()
+    generate_session("one-shopper", 1, tmp_path / "session")
+    player = LivePlayer(tmp_path / "session", tmp_path / "if")
+    data = yaml.safe_load(player.config_path.read_text())
+    data["cloud"] = {
+        "enabled": True,
+        "mqtt": {"host": "127.0.0.1", "port": broker.port},
+        "heartbeat_interval_s": 1.0,
+    }
+    store_id = data["store"]["id"]
+    config = tmp_path / "if" / "store-cloud.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    configs = tmp_path / "stores"
+    configs.mkdir()
+    (configs / f"{store_id}.yaml").write_text(config.read_text())
+    users = {"alice": User("alice", "admin", frozenset(), hash_password(PASSWORDS["alice"]))}
+    settings = DashboardSettings(
+        users=users, signer=SessionSigner(b"live-secret"), store_configs=configs
+    )
+    running = run_app(make_app(engine, settings), "127.0.0.1", 0)
+    port = running.server.servers[0].sockets[0].getsockname()[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        health = int(s.getsockname()[1])
+    log = (tmp_path / "edge.log").open("wb")
+    edge = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("walkout")),
+            *("edge", "run", "--config", str(config), "--no-cameras"),
+            *("--data-dir", str(tmp_path / "data"), "--health-port", str(health)),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: player.play(stop=stop, until_s=40.0))
+    target = "1.1.1"
+    t = Tab(browser, Site(f"http://127.0.0.1:{port}", engine, [0.0], settings))
+    try:
+        assert player.wait_for_client(60), (tmp_path / "edge.log").read_text()
+        thread.start()
+        t.login("alice")
+        t.go(f"/stores/{store_id}")
+        plate = t.page.locator(f"svg [data-plate='{target}']")
+        plate.wait_for(
+            state="attached", timeout=20_000
+        )  # the first heartbeat with a store state arrived
+        time.sleep(5.0)  # readings flow, the detector learns how lively each channel is
+        assert plate.get_attribute("data-state") == "ok"
+        assert _readyz(health)[0] == 200, _readyz(health)
+        injected = time.monotonic()
+        player.inject_fault("freeze-plate", target)
+        t.page.wait_for_selector(
+            f"svg [data-plate='{target}'][data-state='stuck']", state="attached", timeout=20_000
+        )
+        shown_after = time.monotonic() - injected
+        code, body = _readyz(health)
+        t.page.screenshot(path=str(ARTIFACTS / "live-frozen-plate.png"), full_page=True)
+        assert "plate 1.1.1: stuck" in t.page.locator("#reasons").inner_text()
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join(10)
+        edge.terminate()
+        edge.wait(30)
+        player.close()
+        t.close()
+        running.stop()
+        worker.stop()
+        broker.stop()
+        engine.dispose()
+    print(f"frozen plate on the dashboard {shown_after:.2f} s after the freeze")
+    # The edge needs 5 s of identical readings; then 1 s heartbeats and 1.5 s page refreshes.
+    assert shown_after <= 12.0
+    assert code == 503 and f"plate {target}: stuck" in body["reasons"], body
+    assert t.errors == [], t.errors
