@@ -202,3 +202,66 @@ def test_group_member_joins_the_tapper_in_its_lane(member_lane: str, expected: s
     assert manager.by_track[1] == "v0001"
     assert manager.by_track[2] == "v0002"
     assert manager.by_track[3] == expected
+
+
+def test_a_tap_claims_the_shopper_who_just_arrived_not_a_waiting_member() -> None:
+    # A group member (track 2) waits at the gate behind their tapper (track 1); another shopper
+    # (track 3) arrives and taps 0.3 s later. "First come" would give them the waiting member.
+    x0, x1, y0, y1 = _entry_layout()
+    lane_a, lane_b = x0 + 0.2 * (x1 - x0), x0 + 0.8 * (x1 - x0)
+    front, back = y0 + 0.7 * (y1 - y0), y0 + 0.2 * (y1 - y0)
+    a, member, c = (1, lane_a, front, ()), (2, lane_a, back, ()), (3, lane_b, front, ())
+    # The first tap has a single candidate: it teaches the gate a 0.3 s delay.
+    script: list[tuple] = [(0.9, [a]), (1.2, "tap", "AAAA"), (1.9, [a, member])]
+    script += [(t, [a, member, c]) for t in (3.0, 3.1, 3.2)]
+    script += [(3.3, "tap", "CCCC"), (3.4, [a, member, c])]
+    tracks, manager = TrackStore(), VisitManager(LAYOUT)
+    _drive(manager, tracks, script)
+    claimed = {v.card_uid: min(v.track_ids) for v in manager.visits.values() if v.track_ids}
+    assert claimed["AAAA"] == 1
+    assert claimed["CCCC"] == 3
+    assert manager.tap_delay() == pytest.approx(0.3)
+
+
+def test_the_tap_delay_is_the_median_of_lone_taps() -> None:
+    manager = VisitManager(LAYOUT)
+    assert manager.tap_delay() == manager.params.tap_delay_s  # the prior, before any data
+    manager._tap_delays.extend([0.2, 1.0, 0.3])
+    assert manager.tap_delay() == pytest.approx(0.3)
+    manager._tap_delays.append(0.4)
+    assert manager.tap_delay() == pytest.approx(0.35)
+
+
+def test_lane_distance_learns_that_members_stand_behind_their_tapper() -> None:
+    manager = VisitManager(LAYOUT)
+    across, along = (0.4, 0.0), (0.0, 0.4)
+    # No data: plain distance in either direction.
+    assert manager.lane_distance(across) == pytest.approx(0.4)
+    assert manager.lane_distance(along) == pytest.approx(0.4)
+    # Members seen 0.45 m behind (along y), within a few cm across: across gets dear.
+    for dx, dy in [(0.03, -0.45), (-0.02, -0.45), (0.01, 0.45), (-0.04, -0.9)]:
+        manager._lane_n += 1
+        manager._lane_sums[0] += dx * dx
+        manager._lane_sums[1] += dx * dy
+        manager._lane_sums[2] += dy * dy
+    assert manager.lane_distance(across) > 1.5 * manager.lane_distance(along)
+
+
+def test_a_member_does_not_join_a_tapper_who_arrived_after_them() -> None:
+    # The member (track 2) appears 0.7 s before the second tapper (track 3), nearer to them:
+    # they still belong to the first tapper, who was there before them.
+    x0, x1, y0, y1 = _entry_layout()
+    mid = (x0 + x1) / 2
+    a = (1, x0 + 0.1 * (x1 - x0), y0 + 0.5 * (y1 - y0), ())
+    member = (2, mid, y0 + 0.5 * (y1 - y0), ())
+    c = (3, mid + 0.1, y0 + 0.6 * (y1 - y0), ())
+    script: list[tuple] = [(0.9, [a]), (1.2, "tap", "AAAA"), (1.5, [a, member])]
+    script += [(2.2, [a, member, c]), (2.5, "tap", "CCCC")]
+    for k in range(1, 30):  # everyone walks into the store
+        step = 0.1 * k
+        people = [(i, x, y + step, ()) for i, x, y, _ in (a, member, c)]
+        script.append((round(2.5 + 0.1 * k, 2), people))
+    tracks, manager = TrackStore(), VisitManager(LAYOUT)
+    _drive(manager, tracks, script)
+    assert manager.by_track[1] == manager.by_track[2] == "v0001"
+    assert manager.by_track[3] == "v0002"
