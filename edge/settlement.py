@@ -47,6 +47,7 @@ def build_receipt(
     review_reasons: list[str],
     price_book_version: int = 0,
     prices: Mapping[str, Decimal] | None = None,
+    planogram_version: int = 0,
 ) -> dict[str, Any]:
     """The receipt of a visit as plain data (JSON-ready, money as decimal strings).
 
@@ -98,6 +99,7 @@ def build_receipt(
         "total": f"{total:.2f}",
         "currency": store.currency,
         "price_book_version": price_book_version,
+        "planogram_version": planogram_version,
         "needs_review": bool(review_reasons),
         "review_reasons": sorted(set(review_reasons)),
     }
@@ -149,6 +151,7 @@ def receipt_message(receipt: dict[str, Any], *, sequence: int, start_time_unix: 
         common_pb2.Money(currency=currency, minor_units=minor_units(Decimal(receipt["total"])))
     )
     body.price_book_version = receipt["price_book_version"]
+    body.planogram_version = receipt.get("planogram_version", 0)
     body.needs_review = receipt["needs_review"]
     for reason in receipt["review_reasons"]:
         body.review_reasons.append(

@@ -140,6 +140,8 @@ class EdgeLink(InboxWorker):
         self.on_config: Callable[[str, bytes], None] | None = None
         # Called (in the link's thread) for the store state each heartbeat carries; None: none.
         self.state_source: Callable[[], events_pb2.StoreState | None] | None = None
+        # Called for the (price book, planogram) versions in force each heartbeat names.
+        self.versions_source: Callable[[], tuple[int, int]] | None = None
         self._started_mono = monotonic()
 
     # The loop ------------------------------------------------------------------------------
@@ -333,6 +335,11 @@ class EdgeLink(InboxWorker):
         body.software_version = s.software_version
         body.uptime_s = self.mono() - self._started_mono
         body.interval_s = s.heartbeat_interval_s
+        if self.versions_source is not None:
+            try:
+                body.price_book_version, body.planogram_version = self.versions_source()
+            except Exception:  # never let a bad snapshot stop the heartbeats
+                log.exception("versions in force not known; heartbeat sent without them")
         if self.state_source is not None:
             try:
                 state = self.state_source()

@@ -2,7 +2,8 @@
 
 Every input is written with the session time the core was given, so replaying the recording
 (`walkout edge replay`) feeds the core the same inputs in the same order and gives the same
-receipts. Camera frames are not recorded yet (the format reserves camera-video streams).
+receipts. Pushed planograms are inputs too, recorded at the time the core took them. Camera frames
+are not recorded yet (the format reserves camera-video streams).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge.config.models import StoreConfig
-from edge.session.model import PersonObs, Read, TrackFrame
+from edge.session.model import ConfigPush, PersonObs, Read, TrackFrame
 from edge.session.writer import RawStreamWriter, SessionWriter
 
 __all__ = ["Recorder"]
@@ -51,6 +52,13 @@ class Recorder:
 
     def read(self, t: float, reader: str, kind: str, uid: str, event: str) -> None:
         self.writer.write_read(Read(t=t, reader=reader, kind=kind, uid=uid, event=event))  # type: ignore[arg-type]
+        self.last_t = t
+
+    def push(
+        self, t: float, kind: str, version: int, effective_from_unix_ns: int, payload: bytes
+    ) -> None:
+        """A pushed planogram the core takes at `t` (the pushes stream, docs/session-format.md)."""
+        self.writer.write_push(ConfigPush(t, kind, version, effective_from_unix_ns, payload))
         self.last_t = t
 
     def tracks(self, frame: TrackFrame) -> None:

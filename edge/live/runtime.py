@@ -44,11 +44,17 @@ if TYPE_CHECKING:
     from edge.live.vision import VisionWorker
     from edge.push.bundles import PushApplier
 
-__all__ = ["LiveOptions", "LiveRuntime"]
+__all__ = ["LiveOptions", "LiveRuntime", "pushed_versions"]
 
 log = logging.getLogger("walkout.live")
 
 HEARTBEAT_STALE_S = 5.0
+
+
+def pushed_versions(status: dict[str, Any]) -> tuple[int, int]:
+    """(price book, planogram) versions in force from a status snapshot; 0: the config's."""
+    pushed = status.get("pushed") or {}
+    return int(pushed.get("price_book_version", 0)), int(pushed.get("planogram_version", 0))
 
 
 @dataclass
@@ -204,6 +210,13 @@ class LiveRuntime:
             self.link.on_config = self.pushes
             assert self.core is not None
             self.core.pushed = self.pushes.store
+            persisted = self.pushes.store.bundle("planogram")
+            if persisted is not None:
+                # The planogram in force before the restart is the core's first push input
+                # (recorded like any other), so a recording starts from what was in force.
+                self.handle(LiveInput(time.monotonic(), "push", "planogram", persisted.payload))
+        # Heartbeats name the price book and planogram in force (from the status snapshot).
+        self.link.versions_source = lambda: pushed_versions(self.last_status)
         from edge.link.store_state import StoreStateBuilder
 
         builder = StoreStateBuilder()
@@ -229,7 +242,31 @@ class LiveRuntime:
                     f"{self.config_path}: cloud.push_keys.{key_id}: {path}: {exc}"
                 ) from None
         verifier = BundleVerifier(self.config.store.id, keys)  # type: ignore[arg-type]
-        return PushApplier(verifier, ConfigStore(self.data_dir / "pushed"))
+        return PushApplier(
+            verifier,
+            ConfigStore(self.data_dir / "pushed"),
+            validate=self._check_push,
+            on_applied=self._queue_push,
+        )
+
+    def _check_push(self, kind: str, payload: object) -> None:
+        """Reject a planogram the store cannot use before it is persisted (link thread; pure)."""
+        from edge.push.bundles import BundleRejected
+        from edge.push.planogram import PlanogramRejected, planogram_layout
+
+        if kind != "planogram":
+            return
+        try:
+            planogram_layout(self.layout, payload)  # type: ignore[arg-type]
+        except PlanogramRejected as exc:
+            # Counted and logged by the applier (PushApplier.rejected; status "pushed").
+            raise BundleRejected(str(exc)) from None
+
+    def _queue_push(self, kind: str, bundle: Any, payload: object) -> None:
+        """A planogram that took effect on disk becomes a timestamped core input (link thread:
+        the queue hands it to the core thread, which records it and feeds the core)."""
+        if kind == "planogram":
+            self.queue.put(LiveInput(time.monotonic(), "push", kind, bundle.payload))
 
     # --- the core thread --------------------------------------------------------------------
 
@@ -290,6 +327,14 @@ class LiveRuntime:
                 rec.read(t, item.source, kind, uid, event)
             self._check_read(item.source, kind, uid, event)
             core.on_read(t, item.source, kind, uid, event)
+        elif item.kind == "push":
+            from walkout.v1 import config_pb2
+
+            planogram = config_pb2.Planogram.FromString(item.payload)
+            if rec is not None:
+                eff = planogram.effective_from_unix_ns
+                rec.push(t, item.source, planogram.version, eff, item.payload)
+            core.on_planogram(t, planogram)
         elif item.kind == "tracks":
             frame = canonical_frame(t, item.payload)
             if rec is not None:
@@ -467,9 +512,25 @@ class LiveRuntime:
             if core
             else [],
             "resumed_visits": self.restored,
+            "pushed": self._pushed_status(),
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
             "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
         }
+
+    def _pushed_status(self) -> dict[str, int]:
+        """Versions in force: the planogram the core uses, the price book effective now."""
+        book = None
+        if self.pushes is not None:
+            book = self.pushes.store.price_book_at(time.time_ns())
+        return {
+            "price_book_version": book.version if book else 0,
+            "planogram_version": self.core.planogram_version if self.core else 0,
+            "rejected": len(self.pushes.rejected) if self.pushes is not None else 0,
+        }
+
+    @property
+    def price_book_version(self) -> int:
+        return int(self.last_status.get("pushed", {}).get("price_book_version", 0))
 
     def _review_queue(self) -> int:
         """Visits still in the store with a review flag."""

@@ -8,6 +8,8 @@ same object; replay feeds it as fast as the CPU allows.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +21,7 @@ from edge.fusion.attribution import Decision, Fusion, FusionParams
 from edge.fusion.handoff import HandoffDetector
 from edge.fusion.tags import ExitTags
 from edge.journal.journal import AlreadySettled, Journal
+from edge.push.planogram import PlanogramInForce, PlanogramRejected, planogram_layout
 from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
 from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
@@ -26,7 +29,11 @@ from edge.tracks.store import TrackStore, distance_to_segment
 from edge.visits.manager import VisitManager, VisitParams
 
 if TYPE_CHECKING:
+    from walkout.v1 import config_pb2
+
     from edge.push.bundles import ConfigStore
+
+log = logging.getLogger("walkout.core")
 
 CARRIED_HAND_M = 0.15  # a hand this close to the plates' front edge is reaching into them
 CARRIED_WINDOW_S = 3.0  # ... within this long before the shelf's weight came to rest
@@ -42,6 +49,8 @@ class CoreStats:
     receipts: int = 0
     reviews: int = 0
     faults: int = 0
+    planograms_applied: int = 0
+    planograms_rejected: int = 0
     decode_errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -81,6 +90,13 @@ class EdgeCore:
         self.review: dict[str, list[str]] = {}
         # Signed config pushed by the cloud (edge/push/); None: the store config's prices.
         self.pushed: ConfigStore | None = None
+        # Pushed planograms, fed as timestamped inputs (on_planogram): pending ones by version,
+        # the one in force (0: the config's), products no price covers yet.
+        self.planogram_version = 0
+        self.planogram_unpriced: frozenset[str] = frozenset()
+        self.planograms_pending: list[PlanogramInForce] = []
+        self.planogram_rejections: list[str] = []
+        self._planogram_due = math.inf  # session time the next pending planogram takes effect
         # Plates with a fault now ("g.s.p" -> kind), for health and metrics (edge/health/).
         self.active_plate_faults: dict[str, str] = {}
         self.stats = CoreStats()
@@ -96,7 +112,67 @@ class EdgeCore:
 
     # --- inputs -----------------------------------------------------------------------------
 
+    def on_planogram(self, t: float, planogram: config_pb2.Planogram) -> None:
+        """A verified planogram push arrived at session time `t` (live: when the link applied
+        it; replay: its record in the session's pushes stream). It takes effect at its
+        `effective_from` (at once if that has passed): the first input at or after that time
+        is handled with it. Checked again here, so a bad one never takes effect."""
+        self.now = t
+        self._advance_planogram(t)
+        newest = max([self.planogram_version, *(p.version for p in self.planograms_pending)])
+        try:
+            if planogram.version <= newest:
+                raise PlanogramRejected(
+                    f"planogram v{planogram.version}: not newer than v{newest} already held"
+                )
+            base = self.planograms_pending[-1].layout if self.planograms_pending else self.layout
+            unpriced = (
+                self.planograms_pending[-1].unpriced
+                if self.planograms_pending
+                else self.planogram_unpriced
+            )
+            held = planogram_layout(base, planogram, unpriced=unpriced)
+        except PlanogramRejected as exc:
+            self.stats.planograms_rejected += 1
+            self.planogram_rejections.append(str(exc))
+            log.warning("planogram not applied: %s", exc)
+            self._emit({"type": "planogram_rejected", "t": t, "reason": str(exc)})
+            return
+        self.planograms_pending.append(held)
+        self._planogram_due = min(self._planogram_due, self._session_t(held))
+        self._advance_planogram(t)
+
+    def _session_t(self, held: PlanogramInForce) -> float:
+        return held.effective_from_unix_ns / 1e9 - self.start_time_unix
+
+    def _advance_planogram(self, t: float) -> None:
+        """Put in force every pending planogram due by `t` (the newest wins)."""
+        if t < self._planogram_due:
+            return
+        due = [p for p in self.planograms_pending if self._session_t(p) <= t]
+        self.planograms_pending = [p for p in self.planograms_pending if p not in due]
+        self._planogram_due = min(
+            (self._session_t(p) for p in self.planograms_pending), default=math.inf
+        )
+        held = due[-1]
+        self.layout = held.layout
+        self.fusion.layout = held.layout
+        for key in sorted(self.detectors):
+            self.detectors[key].set_planogram(held.layout)
+        self.planogram_version = held.version
+        self.planogram_unpriced = held.unpriced
+        self.stats.planograms_applied += 1
+        self._emit(
+            {
+                "type": "planogram_in_force",
+                "t": t,
+                "version": held.version,
+                "effective_from_unix_ns": held.effective_from_unix_ns,
+            }
+        )
+
     def on_shelf_bytes(self, t: float, port: str, data: bytes) -> None:
+        self._advance_planogram(t)
         self.now = t
         decoder = self.decoders.get(port)
         if decoder is None:
@@ -138,6 +214,7 @@ class EdgeCore:
         self._attribute(out)
 
     def on_read(self, t: float, reader: str, kind: str, uid: str, event: str) -> None:
+        self._advance_planogram(t)
         self.now = t
         for out in self.visits.on_read(t, reader, kind, uid, event, self.tracks):
             self._on_visit_event(out)
@@ -149,6 +226,7 @@ class EdgeCore:
         t: float,
         people: list[tuple[int, float, float, tuple[tuple[float, float, float], ...]]],
     ) -> None:
+        self._advance_planogram(t)
         self.now = t
         born, ended = self.tracks.update(t, people)
         for out in self.visits.on_tracks(t, born, ended, self.tracks):
@@ -211,6 +289,7 @@ class EdgeCore:
 
     def finish(self, t: float) -> None:
         """End of a replay: flush the parsers and detectors, close and settle open visits."""
+        self._advance_planogram(t)
         self.now = t
         for port in sorted(self.decoders):
             for item in self.decoders[port].flush():
@@ -336,6 +415,14 @@ class EdgeCore:
         if self.pushed is not None:
             entered_ns = round((self.start_time_unix + visit.opened_t) * 1e9)
             book = self.pushed.price_book_at(entered_ns)
+        if book is None:
+            # A product a planogram brought without a config price: only a price book prices it.
+            held = self.carts[visit_id].quantities()
+            reasons = reasons + [
+                f"no price for {pid}: not in the store config and no price book pushed"
+                for pid in sorted(self.planogram_unpriced)
+                if held.get(pid, 0) > 0
+            ]
         receipt = build_receipt(
             self.layout,
             self.carts[visit_id],
@@ -344,6 +431,7 @@ class EdgeCore:
             review_reasons=reasons,
             price_book_version=book.version if book else 0,
             prices=book.prices if book else None,
+            planogram_version=self.planogram_version,
         )
         hold = self.review_policy == "hold" and receipt["needs_review"]
         receipt["status"] = "held" if hold else "settled"

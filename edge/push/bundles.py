@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -142,29 +143,53 @@ class ConfigStore:
             # A new list, not an in-place sort: the core thread may read it meanwhile.
             self.price_books = sorted([*self.price_books, new], key=lambda b: b.version)
 
+    def bundle(self, kind: str) -> config_pb2.SignedBundle | None:
+        """The persisted bundle of `kind` in force, None when none was pushed."""
+        path = self.folder / f"{kind}.bundle"
+        return config_pb2.SignedBundle.FromString(path.read_bytes()) if path.exists() else None
+
     def price_book_at(self, unix_ns: int) -> PriceBookInForce | None:
         """The newest pushed price book already effective at `unix_ns` (None: the config's)."""
         effective = [b for b in self.price_books if b.effective_from_unix_ns <= unix_ns]
         return max(effective, key=lambda b: b.version) if effective else None
 
 
+# Checks a verified payload against the store before it is persisted (raises BundleRejected).
+Validate = Callable[[str, object], None]
+# Told of every bundle that took effect: (kind, bundle, parsed payload).
+Applied = Callable[[str, config_pb2.SignedBundle, object], None]
+
+
 @dataclass
 class PushApplier:
-    """What the edge link calls with each retained config bundle: verify, then apply."""
+    """What the edge link calls with each retained config bundle: verify, check, then apply.
+
+    `validate` (optional) checks the payload against the store (a planogram naming plates the
+    store does not have is rejected before it is persisted, so the old one stays in force);
+    `on_applied` (optional) hands what took effect to the pipeline (the live runtime queues a
+    planogram as a timestamped core input, edge/live/runtime.py).
+    """
 
     verifier: BundleVerifier
     store: ConfigStore
     applied: list[tuple[str, int]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    validate: Validate | None = None
+    on_applied: Applied | None = None
 
     def __call__(self, topic: str, raw: bytes) -> None:
         try:
             kind, bundle, payload = self.verifier.verify(raw)
+            # Only a newer version is checked: the same one again is a no-op, an older one stale.
+            if self.validate is not None and bundle.version > self.store.versions.get(kind, 0):
+                self.validate(kind, payload)
             if not self.store.apply(kind, bundle, payload):
-                return  # already in force
+                return  # already in force (the retained copy again after a reconnect)
         except BundleRejected as exc:
             self.rejected.append(f"{topic}: {exc}")
             log.warning("rejected config bundle on %s: %s", topic, exc)
             return
         self.applied.append((kind, bundle.version))
         log.info("applied %s version %d", kind, bundle.version)
+        if self.on_applied is not None:
+            self.on_applied(kind, bundle, payload)

@@ -1,8 +1,8 @@
 """Replay: feed a recorded session through the edge core on a virtual clock, as fast as possible.
 
-Every stream of the session (shelf bytes per port, reads, tracks) is merged into one sequence
-ordered by timestamp, with a fixed tie-break (stream kind, then stream name), so the core sees the
-same inputs in the same order on every run: replay is byte-for-byte reproducible.
+Every stream of the session (shelf bytes per port, reads, tracks, config pushes) is merged into
+one sequence ordered by timestamp, with a fixed tie-break (stream kind, then stream name), so the
+core sees the same inputs in the same order on every run: replay is byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -16,17 +16,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.message import DecodeError
+from walkout.v1 import config_pb2
+
 from edge.config.layout import StoreLayout
 from edge.journal.journal import Journal
 from edge.pipeline.core import EdgeCore
-from edge.session.model import StreamInfo, TrackFrame
+from edge.session.errors import SessionError
+from edge.session.model import ConfigPush, StreamInfo, TrackFrame
 from edge.session.reader import Session
 
 PIPELINE_VERSION = "walkout-edge 1"
 
-# Tie-break between streams at the same timestamp: reads first (a tap opens a visit before the
-# tracks of that instant are bound), then tracks, then shelf bytes.
-ORDER_READS, ORDER_TRACKS, ORDER_SHELF = 0, 1, 2
+# Tie-break between streams at the same timestamp: config pushes first (a planogram is in force
+# before the inputs of its instant), reads (a tap opens a visit before the tracks of that instant
+# are bound), then tracks, then shelf bytes.
+ORDER_PUSHES, ORDER_READS, ORDER_TRACKS, ORDER_SHELF = -1, 0, 1, 2
 
 Progress = Callable[[str, float], None]
 
@@ -61,6 +66,7 @@ def _merged_inputs(
     """Every input in time order; `track_frames` replaces the recorded tracks (camera tracks)."""
     frames = session.iter_tracks() if track_frames is None else track_frames
     streams: list[Iterator[tuple[float, int, str, Any]]] = []
+    streams.append((p.t, ORDER_PUSHES, "pushes", p) for p in session.pushes())
     streams.append((r.t, ORDER_READS, "reads", r) for r in session.reads())
     streams.append((f.t, ORDER_TRACKS, "tracks", f) for f in frames)
     for info in sorted(session.shelf_streams, key=lambda s: s.name):
@@ -82,6 +88,14 @@ def _shelf_inputs(session: Session, info: StreamInfo) -> Iterator[tuple[float, i
     # A function, not a generator expression in the loop: each stream keeps its own port.
     for t, data in session.iter_shelf(info):
         yield t, ORDER_SHELF, info.port, data
+
+
+def _planogram(session: Session, push: ConfigPush) -> config_pb2.Planogram:
+    try:
+        return config_pb2.Planogram.FromString(push.payload)
+    except DecodeError as exc:
+        path = session.file(session.stream("pushes").path)
+        raise SessionError(path, f"push at t={push.t}: payload is not a Planogram: {exc}") from None
 
 
 def replay_session(
@@ -155,7 +169,9 @@ def replay_session(
     t = 0.0
     try:
         for t, _order, source, item in _merged_inputs(session, track_frames):
-            if source == "reads":
+            if source == "pushes":
+                core.on_planogram(item.t, _planogram(session, item))
+            elif source == "reads":
                 core.on_read(item.t, item.reader, item.kind, item.uid, item.event)
             elif source == "tracks":
                 core.on_tracks(item.t, [(p.id, p.x, p.y, p.hands) for p in item.people])

@@ -18,6 +18,8 @@ __all__ = [
     "READ_EVENTS",
     "READ_KINDS",
     "STREAM_KIND_CAMERA",
+    "PUSH_KINDS",
+    "STREAM_KIND_PUSHES",
     "STREAM_KIND_READS",
     "STREAM_KIND_SHELF",
     "STREAM_KIND_TRACKS",
@@ -26,6 +28,7 @@ __all__ = [
     "CameraBox",
     "CameraTruthFrame",
     "CameraTruthInfo",
+    "ConfigPush",
     "GroundTruth",
     "Manifest",
     "PersonObs",
@@ -50,6 +53,8 @@ STREAM_KIND_SHELF = "shelf-serial"
 STREAM_KIND_READS = "reads"
 STREAM_KIND_TRACKS = "person-tracks"
 STREAM_KIND_CAMERA = "camera-video"  # MJPG .avi + frames.csv per camera (docs/session-format.md)
+STREAM_KIND_PUSHES = "config-pushes"  # pushed config the core took as an input (planograms)
+PUSH_KINDS = ("planogram",)
 CAMERA_BOX_CLASSES = ("person", "hand")
 
 READ_KINDS = ("card", "tag")
@@ -58,6 +63,22 @@ READ_EVENTS = ("insert", "remove")
 ReadKind = Literal["card", "tag"]
 ReadEvent = Literal["insert", "remove"]
 Hand = tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigPush:
+    """A signed config push the core took as an input at ``t`` (seconds since session start).
+
+    ``kind`` "planogram": ``payload`` is the serialized ``walkout.v1.Planogram`` exactly as the
+    cloud signed it (its signature was checked by the live edge before it was recorded);
+    ``version`` and ``effective_from_unix_ns`` repeat its fields for people reading the file.
+    """
+
+    t: float
+    kind: str
+    version: int
+    effective_from_unix_ns: int
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ busy ten-minute store are ~100k person rows and replay must stay fast.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -22,9 +23,11 @@ from edge.session.model import (
     CAMERA_BOX_CLASSES,
     FORMAT_NAME,
     FORMAT_VERSION,
+    PUSH_KINDS,
     READ_EVENTS,
     READ_KINDS,
     STREAM_KIND_CAMERA,
+    STREAM_KIND_PUSHES,
     STREAM_KIND_READS,
     STREAM_KIND_SHELF,
     STREAM_KIND_TRACKS,
@@ -33,6 +36,7 @@ from edge.session.model import (
     CameraBox,
     CameraTruthFrame,
     CameraTruthInfo,
+    ConfigPush,
     GroundTruth,
     Manifest,
     PersonObs,
@@ -229,7 +233,7 @@ def parse_manifest(file: Path, text: str) -> Manifest:
                 extra={k: v for k, v in item.items() if k not in known},
             )
         )
-    for kind in (STREAM_KIND_READS, STREAM_KIND_TRACKS):
+    for kind in (STREAM_KIND_READS, STREAM_KIND_TRACKS, STREAM_KIND_PUSHES):
         if sum(1 for s in streams if s.kind == kind) > 1:
             raise SessionError(file, f"more than one stream of kind {kind!r}")
     truth = None
@@ -617,6 +621,53 @@ class Session:
                     path, f"event must be insert or remove, got {event!r}", line=lineno
                 )
             result.append(Read(float(t), reader, kind, uid, event))
+        return result
+
+    def pushes(self) -> list[ConfigPush]:
+        """Config pushes the core took as inputs (planograms), in time order; [] for sessions
+        without a pushes stream (every session written before it existed)."""
+        streams = self._manifest.streams_of_kind(STREAM_KIND_PUSHES)
+        if not streams:
+            return []
+        path = self.path / streams[0].path
+        result: list[ConfigPush] = []
+        last_t = -math.inf
+        for lineno, line in _lines(path):
+            obj = load_json_row(path, lineno, line)
+            try:
+                t, kind, version, effective, payload = (
+                    obj["t"],
+                    obj["kind"],
+                    obj["version"],
+                    obj["effective_from_unix_ns"],
+                    obj["payload"],
+                )
+            except KeyError as exc:
+                raise SessionError(path, f"missing key {exc}", line=lineno) from None
+            if not _is_number(t):
+                raise SessionError(path, f"t must be a number, got {json.dumps(t)}", line=lineno)
+            if t < last_t:
+                raise SessionError(
+                    path, f"t {t} is before the previous row's {last_t}", line=lineno
+                )
+            last_t = t
+            if kind not in PUSH_KINDS:
+                raise SessionError(
+                    path, f"kind must be one of {', '.join(PUSH_KINDS)}, got {kind!r}", line=lineno
+                )
+            if type(version) is not int or type(effective) is not int or version < 1:
+                raise SessionError(
+                    path, "version (>= 1) and effective_from_unix_ns must be integers", line=lineno
+                )
+            try:
+                data = (
+                    base64.b64decode(payload, validate=True) if isinstance(payload, str) else None
+                )
+            except ValueError:
+                data = None
+            if data is None:
+                raise SessionError(path, "payload must be base64 text", line=lineno)
+            result.append(ConfigPush(float(t), kind, version, effective, data))
         return result
 
     def iter_tracks(self) -> Iterator[TrackFrame]:

@@ -9,6 +9,7 @@ byte-identical for the same seed.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -27,14 +28,17 @@ from edge.session.model import (
     CAMERA_BOX_CLASSES,
     FORMAT_NAME,
     FORMAT_VERSION,
+    PUSH_KINDS,
     READ_EVENTS,
     READ_KINDS,
     STREAM_KIND_CAMERA,
+    STREAM_KIND_PUSHES,
     STREAM_KIND_READS,
     STREAM_KIND_SHELF,
     STREAM_KIND_TRACKS,
     WSR_HEADER,
     CameraTruthFrame,
+    ConfigPush,
     GroundTruth,
     Read,
     TrackFrame,
@@ -52,6 +56,7 @@ MANIFEST = "manifest.json"
 CONFIG = "config.yaml"
 READS = "reads.jsonl"
 TRACKS = "tracks.jsonl"
+PUSHES = "pushes.jsonl"
 SHELF_DIR = "shelf"
 CAMERAS_DIR = "cameras"
 TRUTH_DIR = "truth"
@@ -63,7 +68,7 @@ VIDEO_CODEC = "MJPG"
 # Everything a session folder may contain. `overwrite=True` clears a folder only if it holds
 # nothing else, so a mistyped --out can never wipe someone's home directory.
 SESSION_ENTRIES = frozenset(
-    {MANIFEST, MANIFEST + ".tmp", CONFIG, READS, TRACKS, SHELF_DIR, CAMERAS_DIR, TRUTH_DIR}
+    {MANIFEST, MANIFEST + ".tmp", CONFIG, READS, TRACKS, PUSHES, SHELF_DIR, CAMERAS_DIR, TRUTH_DIR}
 )
 
 _RECORD_HEAD = struct.Struct("<dI")
@@ -504,6 +509,8 @@ class SessionWriter:
         self._reads = _JsonlStream("reads", self.out_dir / READS)
         self._tracks = _JsonlStream("tracks", self.out_dir / TRACKS)
         self._positions: _JsonlStream | None = None
+        # Only created by the first push: sessions without pushes keep their exact files.
+        self._pushes: _JsonlStream | None = None
         self._truth: _HashedFile | None = None
         self._shelf: dict[str, RawStreamWriter] = {}
         self._cameras: dict[str, CameraStreamWriter] = {}
@@ -602,6 +609,24 @@ class SessionWriter:
             }
         )
 
+    def write_push(self, push: ConfigPush) -> None:
+        """Append one config push the core took as an input; pushes must come in time order."""
+        self._check_open()
+        if push.kind not in PUSH_KINDS:
+            raise ValueError(f"push at t={push.t}: kind {push.kind!r} is not one of {PUSH_KINDS}")
+        if self._pushes is None:
+            self._pushes = _JsonlStream("pushes", self.out_dir / PUSHES)
+        self._pushes.check_time(push.t)
+        self._pushes.write_row(
+            {
+                "t": _t4(push.t, "pushes"),
+                "kind": push.kind,
+                "version": int(push.version),
+                "effective_from_unix_ns": int(push.effective_from_unix_ns),
+                "payload": base64.b64encode(push.payload).decode("ascii"),
+            }
+        )
+
     def write_tracks(self, frame: TrackFrame) -> None:
         """Append one frame of person tracks; frames must come in time order."""
         self._tracks.check_time(frame.t)
@@ -660,14 +685,15 @@ class SessionWriter:
             stream._close(sync=sync)
         for camera in self._cameras.values():
             camera._close(sync=sync)
-        for jsonl in (self._reads, self._tracks, self._positions):
+        for jsonl in (self._reads, self._tracks, self._positions, self._pushes):
             if jsonl is not None:
                 jsonl.file.close(sync=sync)
 
     def _last_time(self) -> float:
         times = [s.last_t for s in self._shelf.values()]
         times += [c.last_t for c in self._cameras.values()]
-        times += [j.last_t for j in (self._reads, self._tracks, self._positions) if j is not None]
+        jsonls = (self._reads, self._tracks, self._positions, self._pushes)
+        times += [j.last_t for j in jsonls if j is not None]
         return max([0.0, *(t for t in times if math.isfinite(t))])
 
     def _tracks_rate(self) -> float:
@@ -705,6 +731,18 @@ class SessionWriter:
             }
         )
         streams += [self._cameras[name]._manifest_entry() for name in sorted(self._cameras)]
+        if self._pushes is not None:
+            pushes = self._pushes.file
+            streams.append(
+                {
+                    "name": "pushes",
+                    "kind": STREAM_KIND_PUSHES,
+                    "path": PUSHES,
+                    "records": pushes.records,
+                    "bytes": pushes.bytes,
+                    "sha256": pushes.sha256,
+                }
+            )
         truth: dict[str, Any] | None = None
         if self._truth is not None:
             pos = self._positions.file if self._positions is not None else None

@@ -346,32 +346,8 @@ class ShelfEventDetector:
         self.plate_ids: list[int] = [r.plate for r in refs]
         n_plates = len(refs)
         self.n_plates = n_plates
-        # Products on this shelf, their plates as a mask, and each plate's product group.
-        pids = sorted({layout.plate_product[r] for r in refs if r in layout.plate_product})
-        self._pid = pids
-        self._pw = np.array([layout.products[pid].weight_g for pid in pids], np.float64)
-        self._pspread = np.array([layout.products[pid].weight_spread_g for pid in pids], np.float64)
-        self._pmask = np.zeros((len(pids), n_plates), bool)
-        index = {pid: i for i, pid in enumerate(pids)}
-        self._group = np.full(n_plates, -1, np.int64)
-        for i, ref in enumerate(refs):
-            pid = layout.plate_product.get(ref)
-            if pid is not None:
-                self._pmask[index[pid], i] = True
-                self._group[i] = index[pid]
-        # Plates without a product are groups of their own.
-        for i in range(n_plates):
-            if self._group[i] < 0:
-                self._group[i] = len(pids) + i
-        self._pnplates = self._pmask.sum(axis=1).astype(np.float64)
-        # The whole catalogue, for increases that no product of this shelf explains.
-        self._cat_id = [pr.id for pr in layout.config.products]
-        self._cat_w = np.array([pr.weight_g for pr in layout.config.products], np.float64)
-        self._cat_spread = np.array(
-            [pr.weight_spread_g for pr in layout.config.products], np.float64
-        )
-        self._names = {pr.id: pr.name for pr in layout.config.products}
-        self._pvis = np.ones(len(pids), np.float64)
+        self._faulted = np.zeros(n_plates, bool)
+        self.set_planogram(layout)
         # Rails of each plate in grams: a reading there is a saturated ADC.
         off = np.array([pl.calibration.offset_counts for pl in cfg.plates], np.float64)
         gpc = np.array([pl.calibration.grams_per_count for pl in cfg.plates], np.float64)
@@ -417,7 +393,6 @@ class ShelfEventDetector:
 
         # Faults.
         self._fault = {kind: np.zeros(n_plates, bool) for kind in _FAULT_KINDS}
-        self._faulted = np.zeros(n_plates, bool)
         self._last_row = np.full(n_plates, np.nan)
         self._run = np.zeros(n_plates, np.int64)  # samples since the value last changed
         self._moved_blocks = np.zeros(n_plates, np.int64)
@@ -436,6 +411,45 @@ class ShelfEventDetector:
         self.stats: dict[str, int] = {"blocks": 0, "slow_blocks": 0, "events": 0, "faults": 0}
 
     # --- public API -------------------------------------------------------------------------
+
+    def set_planogram(self, layout: StoreLayout) -> None:
+        """Take the products of this shelf (candidates, unit weights, names) from `layout`.
+
+        Called once at start and again when a pushed planogram takes effect (edge/push/): the
+        weight state (baselines, disturbances, held plateaus, remembered removals) stays, so a
+        change in progress is explained with the planogram in force when it settles.
+        """
+        refs = layout.shelf_plate_refs(self.gondola, self.shelf)
+        n_plates = len(refs)
+        # Products on this shelf, their plates as a mask, and each plate's product group.
+        pids = sorted({layout.plate_product[r] for r in refs if r in layout.plate_product})
+        self._pid = pids
+        self._pw = np.array([layout.products[pid].weight_g for pid in pids], np.float64)
+        self._pspread = np.array([layout.products[pid].weight_spread_g for pid in pids], np.float64)
+        self._pmask = np.zeros((len(pids), n_plates), bool)
+        index = {pid: i for i, pid in enumerate(pids)}
+        self._group = np.full(n_plates, -1, np.int64)
+        for i, ref in enumerate(refs):
+            pid = layout.plate_product.get(ref)
+            if pid is not None:
+                self._pmask[index[pid], i] = True
+                self._group[i] = index[pid]
+        # Plates without a product are groups of their own.
+        for i in range(n_plates):
+            if self._group[i] < 0:
+                self._group[i] = len(pids) + i
+        self._pnplates = self._pmask.sum(axis=1).astype(np.float64)
+        # The whole catalogue, for increases that no product of this shelf explains.
+        self._cat_id = [pr.id for pr in layout.config.products]
+        self._cat_w = np.array([pr.weight_g for pr in layout.config.products], np.float64)
+        self._cat_spread = np.array(
+            [pr.weight_spread_g for pr in layout.config.products], np.float64
+        )
+        self._names = {pr.id: pr.name for pr in layout.config.products}
+        # A product whose plates are partly faulted shows only part of its weight.
+        live = (~self._faulted)[None, :] & self._pmask
+        self._pvis = live.sum(axis=1) / np.maximum(self._pnplates, 1.0)
+        self._partition_cache = {}
 
     def feed(self, block: PlateBlock) -> list[ShelfEvent | PlateFault]:
         """Process one block of this shelf's readings; return events and faults it completed."""
