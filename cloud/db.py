@@ -173,6 +173,20 @@ store_state = Table(
 )
 
 
+# The price book and planogram versions each store says it has in force, from its latest
+# heartbeat. A table of its own (not columns of `stores`): create_all adds it to a database made
+# before it existed, with no migration.
+store_versions = Table(
+    "store_versions",
+    metadata,
+    Column("store_id", String(64), primary_key=True),
+    Column("heartbeat_sequence", BigInteger, nullable=False),
+    Column("price_book_version", BigInteger, nullable=False),
+    Column("planogram_version", BigInteger, nullable=False),
+    Column("reported_unix_ns", BigInteger, nullable=False),  # the heartbeat's event time
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url` with the tables created. SQLite gets WAL and a busy timeout, so
     several worker processes can share one file."""

@@ -252,6 +252,23 @@ class IngestWorker(InboxWorker):
                 software_version=hb.software_version[:64],
             )
         )
+        # The versions the store has in force, next to what the control plane pushed.
+        versions = {
+            "store_id": m.store_id,
+            "heartbeat_sequence": m.event.header.sequence,
+            "price_book_version": hb.price_book_version,
+            "planogram_version": hb.planogram_version,
+            "reported_unix_ns": m.event.header.event_time_unix_ns,
+        }
+        db.insert_ignore(conn, db.store_versions, [versions])
+        conn.execute(
+            update(db.store_versions)
+            .where(
+                db.store_versions.c.store_id == m.store_id,
+                db.store_versions.c.heartbeat_sequence < versions["heartbeat_sequence"],
+            )
+            .values(**versions)
+        )
         # The whole heartbeat, latest per store, for the dashboard (cloud/dashboard/).
         row = {
             "store_id": m.store_id,

@@ -69,6 +69,9 @@ class StoreRecord:
     planogram_version: int
     receipts_total: int  # distinct receipts
     reviews_open: int
+    # What the store says it has in force (its latest heartbeat); None until one reported it.
+    reported_price_book_version: int | None = None
+    reported_planogram_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,13 @@ def list_stores(bind: Bind, store_ids: Collection[str] | None = None) -> list[St
         open_reviews = dict(
             conn.execute(select(open_q.c.store_id, func.count()).group_by(open_q.c.store_id)).all()
         )
+        v = db.store_versions.c
+        reported = {
+            row.store_id: (int(row.price_book_version), int(row.planogram_version))
+            for row in conn.execute(
+                select(v.store_id, v.price_book_version, v.planogram_version)
+            ).all()
+        }
         return [
             StoreRecord(
                 store_id=r.store_id,
@@ -366,6 +376,8 @@ def list_stores(bind: Bind, store_ids: Collection[str] | None = None) -> list[St
                 planogram_version=_latest_version(conn, db.planograms, r.store_id),
                 receipts_total=int(totals.get(r.store_id, 0)),
                 reviews_open=int(open_reviews.get(r.store_id, 0)),
+                reported_price_book_version=reported.get(r.store_id, (None, None))[0],
+                reported_planogram_version=reported.get(r.store_id, (None, None))[1],
             )
             for r in rows
         ]

@@ -8,12 +8,27 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from support.services import broker, needs_mosquitto  # noqa: F401 (fixture)
+from test_control_plane import KEY, client, start
+from test_link import wait_for
+from test_records import STORE, T0, ingest, price_book, receipt_event
 from test_shelf_events import Trace, _store_yaml
-from walkout.v1 import config_pb2
+from walkout.v1 import SCHEMA_VERSION, config_pb2, control_pb2, events_pb2
 
+from cloud import db, records
+from cloud.control.convert import store_summary
+from cloud.control.publisher import RetainedPublisher
+from cloud.ingest import IngestSettings, IngestWorker
 from edge.config import load_store_config_text
 from edge.config.layout import StoreLayout
+from edge.drivers.base import LiveInput
+from edge.link import topics
+from edge.link.mqtt import BrokerAddress, Event
+from edge.live.runtime import LiveOptions, LiveRuntime
 from edge.push.planogram import PlanogramRejected, planogram_layout
 from edge.replay.runner import replay_session
 from edge.session.errors import SessionError
@@ -21,6 +36,7 @@ from edge.session.model import ConfigPush
 from edge.session.reader import Session
 from edge.session.writer import SessionWriter
 from edge.shelf.events import ShelfEvent, ShelfEventDetector
+from edge.shelf.protocol import BoardEncoder
 from sim.generate import generate_session
 
 
@@ -295,3 +311,142 @@ def test_pushes_stream_errors_name_the_file_and_line(base_session: Path, tmp_pat
     (session / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     with pytest.raises(SessionError, match=r"pushes.jsonl, line 1: payload must be base64"):
         Session.open(session).pushes()
+
+
+# --- the cloud: versions the stores report, next to what was pushed ----------------------------
+
+
+def heartbeat(store: str, sequence: int, price_book: int, planogram_v: int) -> Event:
+    msg = events_pb2.EdgeEvent()
+    h = msg.header
+    h.event_id, h.store_id, h.stream, h.sequence = f"hb-{sequence}", store, "heartbeats", sequence
+    h.event_time_unix_ns = T0 + sequence
+    h.schema_version = SCHEMA_VERSION
+    msg.heartbeat.price_book_version = price_book
+    msg.heartbeat.planogram_version = planogram_v
+    return Event("message", 1, topic=topics.heartbeat(store), payload=msg.SerializeToString())
+
+
+def test_heartbeat_versions_are_stored_next_to_the_pushed_ones(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cloud.sqlite'}"
+    engine = db.make_engine(url)
+    # A database made before store_versions existed: make_engine adds the table, nothing else.
+    db.store_versions.drop(engine)
+    engine.dispose()
+    engine = db.make_engine(url)
+    records.put_config(engine, "price_book", STORE, price_book(0), now_unix_ns=T0)
+    ingest(engine, [receipt_event(STORE, 1)])
+    (before,) = records.list_stores(engine)
+    assert (before.reported_price_book_version, before.reported_planogram_version) == (None, None)
+    ingest(engine, [heartbeat(STORE, 5, 1, 3)])
+    ingest(engine, [heartbeat(STORE, 4, 0, 2)])  # an older heartbeat arriving late: ignored
+    (s,) = records.list_stores(engine)
+    assert (s.price_book_version, s.planogram_version) == (1, 0)  # pushed
+    assert (s.reported_price_book_version, s.reported_planogram_version) == (1, 3)
+    summary = store_summary(s)
+    assert (summary.reported_price_book_version, summary.reported_planogram_version) == (1, 3)
+    assert summary.versions_reported and not store_summary(before).versions_reported
+    engine.dispose()
+
+
+A_C_SWAP = {"C": (100.0, ["1.1.1"]), "A": (100.0, ["1.1.5"])}
+
+
+def _pick_frames(encoder: BoardEncoder, grams_plate1: np.ndarray) -> list[bytes]:
+    """walkout-lc1 frames of 9 plates at 800 g (plate 1 as given), 0.01 g per count."""
+    g = np.full((len(grams_plate1), 9), 800.0)
+    g[:, 0] = grams_plate1
+    counts = np.round(g / 0.01).astype(np.int64)
+    return [encoder.samples(counts[i : i + 6]) for i in range(0, len(counts), 6)]
+
+
+@pytest.mark.slow
+def test_planogram_pushed_through_the_control_plane_reaches_a_live_edge(  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    broker,  # noqa: F811
+) -> None:
+    """PutPlanogram -> signed retained bundle on mosquitto -> the live edge verifies, persists and
+    queues it -> a later pick on plate 1 is explained with it (C, no longer A); the heartbeat
+    reports version 1 to a real ingest worker, and ListStores shows it next to the pushed one."""
+    store = "test"
+    key_file = tmp_path / "cloud-1.pub.pem"
+    key_file.write_bytes(
+        KEY.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    data = yaml.safe_load(_store_yaml(port="loop://"))
+    data["cloud"] = {
+        "enabled": True,
+        "mqtt": {"host": "127.0.0.1", "port": broker.port},
+        "heartbeat_interval_s": 0.3,
+        "push_keys": {"cloud-1": key_file.name},
+    }
+    config = tmp_path / "store.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
+    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
+    worker.start()
+    assert worker.wait_ready(10)
+    publisher = RetainedPublisher(BrokerAddress(port=broker.port))
+    srv = start(engine, tmp_path, publisher=publisher)
+    runtime = LiveRuntime(
+        config, LiveOptions(data_dir=tmp_path / "data", cameras=False, record_dir=tmp_path / "rec")
+    )
+    runtime.start()
+    try:
+        plano = planogram(0, A_C_SWAP, effective_from_unix_ns=T0)
+        put = client(srv).PutPlanogram(
+            control_pb2.PutPlanogramRequest(store_ids=[store], planogram=plano)
+        )
+        assert [(b.store_id, b.version) for b in put.bundles] == [(store, 1)]
+        assert runtime.pushes is not None
+        wait_for(lambda: runtime.pushes.applied == [("planogram", 1)], 15, "the planogram")
+        assert runtime.core.planogram_version == 0  # queued: the core takes it as an input
+        while (item := runtime.queue.get_nowait()) is not None:
+            runtime.handle(item)
+        assert runtime.core.planogram_version == 1
+        # A pick of 100 g from plate 1, fed as the serial bytes the shelf board would send.
+        encoder = BoardEncoder(3, 9)
+        trace = np.full(60 * 8, 800.0)
+        trace[180:] = 700.0
+        t0 = runtime.clock.t0_mono + runtime.clock.last + 0.01
+        for i, frame in enumerate(_pick_frames(encoder, trace)):
+            runtime.handle(LiveInput(t0 + i * 0.1, "shelf", "loop://", frame))
+        assert runtime.core.stats.shelf_events == 1, runtime.core.stats
+        runtime.write_status()
+        runtime._snapshot_open_visits()  # flushes events.jsonl
+        shelf = [
+            json.loads(x)
+            for x in (tmp_path / "data" / "events.jsonl").read_text().splitlines()
+            if '"shelf_event"' in x
+        ]
+        assert shelf and shelf[0]["plates"] == [1]
+        assert shelf[0]["candidates"][0]["product_id"] == "C"  # A before the push
+        runtime.write_status()
+        wait_for(
+            lambda: records.list_stores(engine)[0].reported_planogram_version == 1,
+            15,
+            "a heartbeat naming planogram 1",
+        )
+        (listed,) = client(srv).ListStores(control_pb2.ListStoresRequest()).stores
+        assert (listed.planogram_version, listed.reported_planogram_version) == (1, 1)
+    finally:
+        runtime.shutdown()
+        srv.stop()
+        publisher.close()
+        worker.stop()
+        engine.dispose()
+    # The recording holds the push: its replay explains the pick the same way.
+    rec = Session.open(tmp_path / "rec")
+    assert [p.version for p in rec.pushes()] == [1]
+    run = replay_session(tmp_path / "rec", tmp_path / "replayed").run_dir
+    replayed = [e for e in events(run) if e["type"] == "shelf_event"]
+    assert replayed[0]["candidates"][0]["product_id"] == "C"
+    # Persisted: a restart puts version 1 back in force before any input.
+    again = LiveRuntime(config, LiveOptions(data_dir=tmp_path / "data", cameras=False))
+    again.start()
+    try:
+        assert again.core.planogram_version == 1
+    finally:
+        again.shutdown()

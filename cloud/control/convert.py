@@ -22,6 +22,9 @@ def store_summary(s: records.StoreRecord) -> control_pb2.StoreSummary:
         outbox_oldest_age_s=s.outbox_oldest_age_s or 0.0,
         receipts_total=s.receipts_total,
         reviews_open=s.reviews_open,
+        reported_price_book_version=s.reported_price_book_version or 0,
+        reported_planogram_version=s.reported_planogram_version or 0,
+        versions_reported=s.reported_planogram_version is not None,
     )
 
 

@@ -25,7 +25,7 @@ class ListStoresRequest(_message.Message):
     def __init__(self, online_only: _Optional[bool] = ...) -> None: ...
 
 class StoreSummary(_message.Message):
-    __slots__ = ("store_id", "name", "online", "last_seen_unix_ns", "price_book_version", "planogram_version", "software_version", "outbox_backlog", "outbox_oldest_age_s", "online_known", "receipts_total", "reviews_open")
+    __slots__ = ("store_id", "name", "online", "last_seen_unix_ns", "price_book_version", "planogram_version", "software_version", "outbox_backlog", "outbox_oldest_age_s", "online_known", "receipts_total", "reviews_open", "reported_price_book_version", "reported_planogram_version", "versions_reported")
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,9 @@ class StoreSummary(_message.Message):
     ONLINE_KNOWN_FIELD_NUMBER: _ClassVar[int]
     RECEIPTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     REVIEWS_OPEN_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_PRICE_BOOK_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_PLANOGRAM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_REPORTED_FIELD_NUMBER: _ClassVar[int]
     store_id: str
     name: str
     online: bool
@@ -50,7 +53,10 @@ class StoreSummary(_message.Message):
     online_known: bool
     receipts_total: int
     reviews_open: int
-    def __init__(self, store_id: _Optional[str] = ..., name: _Optional[str] = ..., online: _Optional[bool] = ..., last_seen_unix_ns: _Optional[int] = ..., price_book_version: _Optional[int] = ..., planogram_version: _Optional[int] = ..., software_version: _Optional[str] = ..., outbox_backlog: _Optional[int] = ..., outbox_oldest_age_s: _Optional[float] = ..., online_known: _Optional[bool] = ..., receipts_total: _Optional[int] = ..., reviews_open: _Optional[int] = ...) -> None: ...
+    reported_price_book_version: int
+    reported_planogram_version: int
+    versions_reported: bool
+    def __init__(self, store_id: _Optional[str] = ..., name: _Optional[str] = ..., online: _Optional[bool] = ..., last_seen_unix_ns: _Optional[int] = ..., price_book_version: _Optional[int] = ..., planogram_version: _Optional[int] = ..., software_version: _Optional[str] = ..., outbox_backlog: _Optional[int] = ..., outbox_oldest_age_s: _Optional[float] = ..., online_known: _Optional[bool] = ..., receipts_total: _Optional[int] = ..., reviews_open: _Optional[int] = ..., reported_price_book_version: _Optional[int] = ..., reported_planogram_version: _Optional[int] = ..., versions_reported: _Optional[bool] = ...) -> None: ...
 
 class ListStoresResponse(_message.Message):
     __slots__ = ("stores",)
