@@ -151,6 +151,12 @@ def live(
     camera_files: bool = typer.Option(
         False, "--camera-files", help="Point the cameras at the video files, not MJPEG streams."
     ),
+    linger: float = typer.Option(
+        0.0,
+        "--linger",
+        help="After playing, keep the interfaces open this many seconds (cameras keep showing "
+        "the last picture), so the edge can close visits that are still open.",
+    ),
     cameras_sim: bool = typer.Option(
         False, "--cameras", help="Render camera video when simulating (as `sim generate`)."
     ),
@@ -230,6 +236,8 @@ def live(
                 )
             except ValueError as exc:
                 raise UserError(str(exc)) from None
+        if linger > 0 and not stop.is_set():
+            stop.wait(linger)
     finally:
         player.close()
         if daemon is not None:

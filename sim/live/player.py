@@ -67,6 +67,7 @@ def live_config_text(
     ports: dict[str, str],
     tracks_address: str | None,
     camera_files: dict[str, str] | None = None,
+    camera_calibrations: dict[str, str] | None = None,
 ) -> str:
     """The store config with serial ports replaced (``ports``: old -> new), the track source
     set (removed when ``tracks_address`` is None: the edge then runs live vision) and cameras
@@ -80,6 +81,10 @@ def live_config_text(
     for camera in data.get("cameras", []) or []:
         if camera_files and camera.get("id") in camera_files:
             camera["source"] = camera_files[camera["id"]]
+        if camera_calibrations and camera.get("id") in camera_calibrations:
+            # The calibration recorded with the video: the config's relative path would be
+            # looked up next to the new store.yaml, where there is none.
+            camera["calibration"] = camera_calibrations[camera["id"]]
     if tracks_address is None:
         data.pop("track_source", None)
     else:
@@ -116,6 +121,16 @@ def schedule_taps(reads: list[Read]) -> list[Read]:
             out.append(replace(read, t=end, event="remove"))
             free_at = end
     return sorted(out, key=lambda r: (r.t, r.reader, r.event))
+
+
+def _camera_calibrations(session_dir: Path) -> dict[str, str]:
+    """Camera id -> absolute path of the calibration file recorded with its video, if any."""
+    manifest = json.loads((session_dir / "manifest.json").read_text())
+    return {
+        str(s["camera_id"]): str((session_dir / s["calibration_path"]).resolve())
+        for s in manifest.get("streams", [])
+        if s.get("kind") == "camera-video" and s.get("camera_id") and s.get("calibration_path")
+    }
 
 
 def _camera_files(session_dir: Path) -> dict[str, str]:
@@ -234,6 +249,7 @@ class LivePlayer:
                 ports,
                 f"unix:{self.tracks.path}" if self.tracks is not None else None,
                 camera_sources,
+                _camera_calibrations(session_dir),
             )
         )
         self.cards: dict[str, VirtualCard] = {}
