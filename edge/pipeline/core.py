@@ -26,6 +26,7 @@ from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
 from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
 from edge.tracks.store import TrackStore, distance_to_segment
+from edge.tracks.swaps import SwapRepair
 from edge.visits.manager import VisitManager, VisitParams
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class CoreStats:
     receipts: int = 0
     reviews: int = 0
     faults: int = 0
+    track_swaps_repaired: int = 0
     planograms_applied: int = 0
     planograms_rejected: int = 0
     decode_errors: dict[str, int] = field(default_factory=dict)
@@ -80,6 +82,7 @@ class EdgeCore:
                 self.decoders[port] = ShelfDecoder(layout, port)
         self.detectors = {key: ShelfEventDetector(layout, key[0], key[1]) for key in layout.shelves}
         self.tracks = TrackStore()
+        self.swaps = SwapRepair()  # undoes the person tracker's identity swaps first
         self.visits = VisitManager(layout, visit_params)
         self.fusion = Fusion(layout, fusion_params)
         for key, detector in self.detectors.items():
@@ -228,6 +231,8 @@ class EdgeCore:
     ) -> None:
         self._advance_planogram(t)
         self.now = t
+        people = self.swaps.relabel(t, people)
+        self.stats.track_swaps_repaired = self.swaps.repaired
         born, ended = self.tracks.update(t, people)
         for out in self.visits.on_tracks(t, born, ended, self.tracks):
             self._on_visit_event(out)
