@@ -9,7 +9,7 @@ import pytest
 from edge.carts.cart import Cart, CartEvent
 from edge.config import load_store_config
 from edge.config.layout import PlateRef, StoreLayout, gondola_to_floor
-from edge.fusion.attribution import Fusion
+from edge.fusion.attribution import Fusion, FusionParams
 from edge.tracks.store import TrackStore
 from edge.visits.manager import Visit, VisitManager
 
@@ -265,3 +265,49 @@ def test_a_member_does_not_join_a_tapper_who_arrived_after_them() -> None:
     _drive(manager, tracks, script)
     assert manager.by_track[1] == manager.by_track[2] == "v0001"
     assert manager.by_track[3] == "v0002"
+
+
+def test_position_noise_does_not_make_a_waiting_tapper_look_like_a_walker() -> None:
+    # Track 2 stands at the reader with a few cm of position noise (reads as ~0.3 m/s); track 3
+    # appears right at the tap. The tap belongs to track 2, who arrived the usual 0.3 s before.
+    x0, x1, y0, y1 = _entry_layout()
+    xa, xb, y = x0 + 0.2 * (x1 - x0), x0 + 0.8 * (x1 - x0), y0 + 0.5 * (y1 - y0)
+    script: list[tuple] = [(0.9, [(1, xa, y, ())]), (1.2, "tap", "AAAA")]  # teaches 0.3 s
+    wobble = [0.0, 0.04, -0.03, 0.05]
+    for k, dx in enumerate(wobble):
+        script.append((round(3.0 + 0.1 * k, 2), [(1, xa, y, ()), (2, xb + dx, y - dx, ())]))
+    people = [(1, xa, y, ()), (2, xb, y, ()), (3, (xa + xb) / 2, y, ())]
+    script += [(3.4, people), (3.41, "tap", "BBBB")]
+    tracks, manager = TrackStore(), VisitManager(LAYOUT)
+    _drive(manager, tracks, script)
+    claimed = {v.card_uid: min(v.track_ids) for v in manager.visits.values() if v.track_ids}
+    assert claimed == {"AAAA": 1, "BBBB": 2}
+
+
+def test_near_ties_are_sharpened_but_an_exact_tie_is_still_reviewed() -> None:
+    near = frames([shopper(1, PLATE, hand=True)], [shopper(2, PLATE, hand=True)])
+    # Move shopper 2's hand 5 cm off the plate front: a near tie that shopper 1 wins.
+    near = [
+        (
+            t,
+            [
+                p
+                if p[0] == 1
+                else (2, p[1], p[2], ((p[3][0][0] + 0.05, p[3][0][1] + 0.05, p[3][0][2]),))
+                for p in ps
+            ],
+        )
+        for t, ps in near
+    ]
+    tracks, manager = world(near, {1: "v1", 2: "v2"})
+    plain = Fusion(LAYOUT, FusionParams(share_power=1.0)).decide(
+        event(-WEIGHT), tracks, manager, {}
+    )
+    sharp = Fusion(LAYOUT).decide(event(-WEIGHT), tracks, manager, {})
+    assert plain.visit_id == sharp.visit_id == "v1"
+    assert sharp.confidence > plain.confidence
+    tie_tracks, tie_manager = world(
+        frames([shopper(1, PLATE, hand=True)], [shopper(2, PLATE, hand=True)]), {1: "v1", 2: "v2"}
+    )
+    tie = Fusion(LAYOUT).decide(event(-WEIGHT), tie_tracks, tie_manager, {})
+    assert tie.review_reason == "ambiguous shopper"

@@ -36,6 +36,7 @@ class VisitParams:
     # How long before their tap a shopper appears at the gate: learned from taps with a single
     # candidate (the median of the last `tap_delay_samples`), this prior until there are any.
     tap_delay_s: float = 0.5
+    walking_mps: float = 0.6  # faster than this over the last 0.6 s: walking away from the gate
     tap_delay_samples: int = 50
     # Where group members stand relative to their tapper: an offset covariance learned from
     # joins with a single candidate visit, shrunk towards an isotropic prior of this spread
@@ -184,15 +185,17 @@ class VisitManager:
                 self._tap_delays.append(delay)
         delay = self.tap_delay()
 
-        def rank(h: TrackHistory) -> tuple[bool, float, float, float, int]:
+        def rank(h: TrackHistory) -> tuple[bool, bool, float, float, int]:
             # The tapper stands at the reader: inside the zone, not walking away (a group member
             # who came in without a tap is already leaving the gate); then the one who arrived
             # the usual time before a tap. "First come" instead gave a waiting group member the
             # tap of the shopper behind them (busy store, perfect tracks: 8 of 445 taps bound to
             # the wrong person, 4 with the tap delay).
             inside = any(point_in_polygon((h.last.x, h.last.y), z) for z in self.entry_zones)
+            # Walking, not merely noisy: position error alone reads as 0.1-0.5 m/s over 0.6 s.
+            walking = _recent_speed(h) > self.params.walking_mps
             early = round(abs(t - h.first_t - delay), 1)
-            return (not inside, round(_recent_speed(h), 1), early, h.first_t, h.track_id)
+            return (not inside, walking, early, h.first_t, h.track_id)
 
         return min(candidates, key=rank)
 
