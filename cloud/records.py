@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from walkout.v1 import SCHEMA_VERSION, config_pb2, events_pb2
 
 from cloud import db
+from edge.review.clip import clip_event_id  # the edge names a receipt's clip after it
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +410,44 @@ def active_faults(bind: Bind, store_id: str) -> list[FaultRecord]:
         else:
             state.pop(key, None)
     return [state[k] for k in sorted(state)]
+
+
+@dataclass(frozen=True)
+class EvidenceClipRecord:
+    """A flagged receipt's evidence clip as the edge sent it (edge/review/clip.py)."""
+
+    receipt_id: str
+    visit_id: str
+    store_id: str
+    event_time_unix_ns: int
+    items: tuple[events_pb2.EvidenceClipItem, ...]
+
+
+def evidence_clips(bind: Bind, receipt_id: str) -> list[EvidenceClipRecord]:
+    """The evidence clips of a receipt (the edge sends one, with its flagged receipt); empty
+    when there is none (not flagged, an older edge, or not arrived yet)."""
+    with _reading(bind) as conn:
+        rows = conn.execute(
+            select(db.events.c.payload, db.events.c.store_id, db.events.c.event_time_unix_ns)
+            .where(
+                db.events.c.event_id == clip_event_id(receipt_id),
+                db.events.c.kind == "evidence_clip",
+            )
+            .order_by(db.events.c.id)
+        ).all()
+    out = []
+    for row in rows:
+        clip = events_pb2.EdgeEvent.FromString(row.payload).evidence_clip
+        out.append(
+            EvidenceClipRecord(
+                receipt_id=clip.receipt_id,
+                visit_id=clip.visit_id,
+                store_id=row.store_id,
+                event_time_unix_ns=int(row.event_time_unix_ns),
+                items=tuple(clip.items),
+            )
+        )
+    return out
 
 
 def fleet_health(

@@ -22,6 +22,7 @@ STREAM_OF_BODY = {
     "receipt": "receipts",
     "sensor_fault": "faults",
     "heartbeat": "heartbeats",
+    "evidence_clip": "evidence",
 }
 
 
@@ -86,4 +87,9 @@ def validate(
         )
     if header.sequence < 1:
         return Rejection("malformed", f"{topic!r}: event {header.event_id} has no sequence")
+    if body == "evidence_clip" and not event.evidence_clip.receipt_id:
+        # A clip is only ever looked up by its receipt: one without is useless evidence.
+        return Rejection(
+            "malformed", f"{topic!r}: evidence clip {header.event_id} names no receipt_id"
+        )
     return Incoming(store_id, kind, expected_stream, body, event, payload)

@@ -242,6 +242,7 @@ def test_edge_event_carries_every_event_body() -> None:
         "Receipt",
         "SensorFault",
         "Heartbeat",
+        "EvidenceClip",
     }
 
 

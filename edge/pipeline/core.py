@@ -22,6 +22,8 @@ from edge.fusion.handoff import HandoffDetector
 from edge.fusion.tags import ExitTags
 from edge.journal.journal import AlreadySettled, Journal
 from edge.push.planogram import PlanogramInForce, PlanogramRejected, planogram_layout
+from edge.review.clip import STREAM as CLIP_STREAM
+from edge.review.clip import ClipRecorder, clip_event_id, clip_message
 from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
 from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
@@ -91,6 +93,14 @@ class EdgeCore:
         self.exit_tags = ExitTags(layout)  # item tags read at the exit (edge/fusion/tags.py)
         self.carts: dict[str, Cart] = {}
         self.review: dict[str, list[str]] = {}
+        # Weight and track history around flagged events, for the review queue's clips.
+        self.clips = ClipRecorder(
+            layout,
+            self.tracks,
+            segment_of=self.fusion.front_segment,
+            visit_of=self._open_visit_of_track,
+            visit_open=lambda v: v in self.visits.visits and self.visits.visits[v].closed_t is None,
+        )
         # Signed config pushed by the cloud (edge/push/); None: the store config's prices.
         self.pushed: ConfigStore | None = None
         # Pushed planograms, fed as timestamped inputs (on_planogram): pending ones by version,
@@ -190,6 +200,7 @@ class EdgeCore:
         if isinstance(item, StatusReport):
             return  # board status reaches health later; plate faults come from the detector
         detector = self.detectors[(item.gondola, item.shelf)]
+        self.clips.on_block(item)
         for out in detector.feed(item):
             self._on_shelf_output(out)
 
@@ -355,6 +366,8 @@ class EdgeCore:
             self._apply(event, decision)
 
     def _apply(self, event: ShelfEvent, decision: Decision) -> None:
+        if decision.review_reason:
+            self.clips.flag(event, decision)
         if decision.visit_id is None:
             self.stats.unattributed_events += 1
             self._emit(
@@ -457,6 +470,14 @@ class EdgeCore:
             return
         self.stats.receipts += 1
         self.stats.reviews += int(receipt["needs_review"])
+        clip = self.clips.take(visit_id, self.now)
+        if clip and receipt["needs_review"] and not hold:  # right after its receipt
+            self.journal.append(
+                stream=CLIP_STREAM,
+                event_id=clip_event_id(receipt["receipt_id"]),
+                created_t=self.now,
+                payload=clip_message(receipt, clip, start_time_unix=self.start_time_unix),
+            )
         self._emit(
             {
                 "type": "receipt",
@@ -466,6 +487,10 @@ class EdgeCore:
             }
         )
         self.on_receipt(receipt)
+
+    def _open_visit_of_track(self, track_id: int) -> str | None:
+        visit = self.visits.visit_of_track(track_id)
+        return visit.visit_id if visit is not None and visit.closed_t is None else None
 
     def _line_id(self) -> str:
         self._line += 1

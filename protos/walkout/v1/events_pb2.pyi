@@ -114,7 +114,7 @@ SUBSYSTEM_STATE_FAILED: SubsystemState
 SUBSYSTEM_STATE_STOPPED: SubsystemState
 
 class EdgeEvent(_message.Message):
-    __slots__ = ("header", "visit_started", "visit_ended", "shelf_event", "cart_line_added", "cart_line_removed", "receipt", "sensor_fault", "heartbeat")
+    __slots__ = ("header", "visit_started", "visit_ended", "shelf_event", "cart_line_added", "cart_line_removed", "receipt", "sensor_fault", "heartbeat", "evidence_clip")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     VISIT_STARTED_FIELD_NUMBER: _ClassVar[int]
     VISIT_ENDED_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +124,7 @@ class EdgeEvent(_message.Message):
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     SENSOR_FAULT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_CLIP_FIELD_NUMBER: _ClassVar[int]
     header: _common_pb2.EventHeader
     visit_started: VisitStarted
     visit_ended: VisitEnded
@@ -133,7 +134,8 @@ class EdgeEvent(_message.Message):
     receipt: Receipt
     sensor_fault: SensorFault
     heartbeat: Heartbeat
-    def __init__(self, header: _Optional[_Union[_common_pb2.EventHeader, _Mapping]] = ..., visit_started: _Optional[_Union[VisitStarted, _Mapping]] = ..., visit_ended: _Optional[_Union[VisitEnded, _Mapping]] = ..., shelf_event: _Optional[_Union[ShelfEvent, _Mapping]] = ..., cart_line_added: _Optional[_Union[CartLineAdded, _Mapping]] = ..., cart_line_removed: _Optional[_Union[CartLineRemoved, _Mapping]] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ..., sensor_fault: _Optional[_Union[SensorFault, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    evidence_clip: EvidenceClip
+    def __init__(self, header: _Optional[_Union[_common_pb2.EventHeader, _Mapping]] = ..., visit_started: _Optional[_Union[VisitStarted, _Mapping]] = ..., visit_ended: _Optional[_Union[VisitEnded, _Mapping]] = ..., shelf_event: _Optional[_Union[ShelfEvent, _Mapping]] = ..., cart_line_added: _Optional[_Union[CartLineAdded, _Mapping]] = ..., cart_line_removed: _Optional[_Union[CartLineRemoved, _Mapping]] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ..., sensor_fault: _Optional[_Union[SensorFault, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., evidence_clip: _Optional[_Union[EvidenceClip, _Mapping]] = ...) -> None: ...
 
 class VisitStarted(_message.Message):
     __slots__ = ("visit_id", "gate_id", "shopper_ref", "entry_point", "track_id")
@@ -478,3 +480,101 @@ class OpenVisit(_message.Message):
     opened_t: float
     needs_review: bool
     def __init__(self, visit_id: _Optional[str] = ..., track_ids: _Optional[_Iterable[int]] = ..., opened_t: _Optional[float] = ..., needs_review: _Optional[bool] = ...) -> None: ...
+
+class EvidenceClip(_message.Message):
+    __slots__ = ("receipt_id", "visit_id", "items")
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    receipt_id: str
+    visit_id: str
+    items: _containers.RepeatedCompositeFieldContainer[EvidenceClipItem]
+    def __init__(self, receipt_id: _Optional[str] = ..., visit_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[EvidenceClipItem, _Mapping]]] = ...) -> None: ...
+
+class EvidenceClipItem(_message.Message):
+    __slots__ = ("shelf_event_id", "gondola", "shelf", "reason", "product_id", "quantity", "chosen_visit_id", "chosen_track_id", "t_start_s", "t_end_s", "window_start_s", "window_end_s", "total", "plates", "tracks", "shelf_front_a", "shelf_front_b")
+    SHELF_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GONDOLA_FIELD_NUMBER: _ClassVar[int]
+    SHELF_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    T_START_S_FIELD_NUMBER: _ClassVar[int]
+    T_END_S_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_S_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_S_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PLATES_FIELD_NUMBER: _ClassVar[int]
+    TRACKS_FIELD_NUMBER: _ClassVar[int]
+    SHELF_FRONT_A_FIELD_NUMBER: _ClassVar[int]
+    SHELF_FRONT_B_FIELD_NUMBER: _ClassVar[int]
+    shelf_event_id: str
+    gondola: int
+    shelf: int
+    reason: str
+    product_id: str
+    quantity: int
+    chosen_visit_id: str
+    chosen_track_id: int
+    t_start_s: float
+    t_end_s: float
+    window_start_s: float
+    window_end_s: float
+    total: WeightTrace
+    plates: _containers.RepeatedCompositeFieldContainer[PlateTrace]
+    tracks: _containers.RepeatedCompositeFieldContainer[ClipTrack]
+    shelf_front_a: _common_pb2.FloorPoint
+    shelf_front_b: _common_pb2.FloorPoint
+    def __init__(self, shelf_event_id: _Optional[str] = ..., gondola: _Optional[int] = ..., shelf: _Optional[int] = ..., reason: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., chosen_visit_id: _Optional[str] = ..., chosen_track_id: _Optional[int] = ..., t_start_s: _Optional[float] = ..., t_end_s: _Optional[float] = ..., window_start_s: _Optional[float] = ..., window_end_s: _Optional[float] = ..., total: _Optional[_Union[WeightTrace, _Mapping]] = ..., plates: _Optional[_Iterable[_Union[PlateTrace, _Mapping]]] = ..., tracks: _Optional[_Iterable[_Union[ClipTrack, _Mapping]]] = ..., shelf_front_a: _Optional[_Union[_common_pb2.FloorPoint, _Mapping]] = ..., shelf_front_b: _Optional[_Union[_common_pb2.FloorPoint, _Mapping]] = ...) -> None: ...
+
+class WeightTrace(_message.Message):
+    __slots__ = ("t_s", "grams")
+    T_S_FIELD_NUMBER: _ClassVar[int]
+    GRAMS_FIELD_NUMBER: _ClassVar[int]
+    t_s: _containers.RepeatedScalarFieldContainer[float]
+    grams: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, t_s: _Optional[_Iterable[float]] = ..., grams: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class PlateTrace(_message.Message):
+    __slots__ = ("plate", "trace")
+    PLATE_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
+    plate: int
+    trace: WeightTrace
+    def __init__(self, plate: _Optional[int] = ..., trace: _Optional[_Union[WeightTrace, _Mapping]] = ...) -> None: ...
+
+class ClipTrack(_message.Message):
+    __slots__ = ("track_id", "visit_id", "chosen", "points")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    VISIT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    track_id: int
+    visit_id: str
+    chosen: bool
+    points: _containers.RepeatedCompositeFieldContainer[ClipTrackPoint]
+    def __init__(self, track_id: _Optional[int] = ..., visit_id: _Optional[str] = ..., chosen: _Optional[bool] = ..., points: _Optional[_Iterable[_Union[ClipTrackPoint, _Mapping]]] = ...) -> None: ...
+
+class ClipTrackPoint(_message.Message):
+    __slots__ = ("t_s", "x_m", "y_m", "hands")
+    T_S_FIELD_NUMBER: _ClassVar[int]
+    X_M_FIELD_NUMBER: _ClassVar[int]
+    Y_M_FIELD_NUMBER: _ClassVar[int]
+    HANDS_FIELD_NUMBER: _ClassVar[int]
+    t_s: float
+    x_m: float
+    y_m: float
+    hands: _containers.RepeatedCompositeFieldContainer[ClipHand]
+    def __init__(self, t_s: _Optional[float] = ..., x_m: _Optional[float] = ..., y_m: _Optional[float] = ..., hands: _Optional[_Iterable[_Union[ClipHand, _Mapping]]] = ...) -> None: ...
+
+class ClipHand(_message.Message):
+    __slots__ = ("x_m", "y_m", "z_m")
+    X_M_FIELD_NUMBER: _ClassVar[int]
+    Y_M_FIELD_NUMBER: _ClassVar[int]
+    Z_M_FIELD_NUMBER: _ClassVar[int]
+    x_m: float
+    y_m: float
+    z_m: float
+    def __init__(self, x_m: _Optional[float] = ..., y_m: _Optional[float] = ..., z_m: _Optional[float] = ...) -> None: ...
