@@ -234,6 +234,14 @@ def load_planogram(path: Path) -> Any:
     return plano
 
 
+def version_cell(pushed: int, reported: int, known: bool) -> str:
+    """A store's version column: the pushed version, and what the store reports it uses when
+    that differs (a store that has not taken the push yet, or has not said: "store ?")."""
+    if not known:
+        return f"{pushed} (store ?)"
+    return str(pushed) if pushed == reported else f"{pushed} (store {reported})"
+
+
 def _receipt_row(table: Table, item: Any) -> None:
     r = item.receipt
     table.add_row(
@@ -268,7 +276,8 @@ def stores(
     ca: Path | None = CA,
     as_json: bool = JSON,
 ) -> None:
-    """List the stores the caller may see."""
+    """List the stores the caller may see, with the price book and planogram versions pushed to
+    each and, where they differ, the versions the store reports in its heartbeats."""
     from walkout.v1 import control_pb2
 
     with _client(target, token_env, ca) as c:
@@ -294,8 +303,8 @@ def stores(
             ("yes" if s.online else "no") if s.online_known else "?",
             _time(s.last_seen_unix_ns),
             str(s.outbox_backlog),
-            str(s.price_book_version),
-            str(s.planogram_version),
+            version_cell(s.price_book_version, s.reported_price_book_version, s.versions_reported),
+            version_cell(s.planogram_version, s.reported_planogram_version, s.versions_reported),
             str(s.receipts_total),
             str(s.reviews_open),
         )

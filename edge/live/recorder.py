@@ -2,8 +2,8 @@
 
 Every input is written with the session time the core was given, so replaying the recording
 (`walkout edge replay`) feeds the core the same inputs in the same order and gives the same
-receipts. Pushed planograms are inputs too, recorded at the time the core took them. Camera frames
-are not recorded yet (the format reserves camera-video streams).
+receipts. Pushed planograms and price books are inputs too, recorded at the time the core took
+them. Camera frames are not recorded yet (the format reserves camera-video streams).
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class Recorder:
     def push(
         self, t: float, kind: str, version: int, effective_from_unix_ns: int, payload: bytes
     ) -> None:
-        """A pushed planogram the core takes at `t` (the pushes stream, docs/session-format.md)."""
+        """A pushed planogram or price book the core takes at `t` (the pushes stream,
+        docs/session-format.md)."""
         self.writer.write_push(ConfigPush(t, kind, version, effective_from_unix_ns, payload))
         self.last_t = t
 

@@ -208,13 +208,13 @@ class LiveRuntime:
         if self.config.cloud.push_keys:
             self.pushes = self._push_applier()
             self.link.on_config = self.pushes
-            assert self.core is not None
-            self.core.pushed = self.pushes.store
-            persisted = self.pushes.store.bundle("planogram")
-            if persisted is not None:
-                # The planogram in force before the restart is the core's first push input
-                # (recorded like any other), so a recording starts from what was in force.
-                self.handle(LiveInput(time.monotonic(), "push", "planogram", persisted.payload))
+            for kind in ("price_book", "planogram"):
+                persisted = self.pushes.store.bundle(kind)
+                if persisted is not None:
+                    # The price book and planogram in force before the restart are the core's
+                    # first push inputs (recorded like any other), so a recording starts from
+                    # what was in force.
+                    self.handle(LiveInput(time.monotonic(), "push", kind, persisted.payload))
         # Heartbeats name the price book and planogram in force (from the status snapshot).
         self.link.versions_source = lambda: pushed_versions(self.last_status)
         from edge.link.store_state import StoreStateBuilder
@@ -250,22 +250,26 @@ class LiveRuntime:
         )
 
     def _check_push(self, kind: str, payload: object) -> None:
-        """Reject a planogram the store cannot use before it is persisted (link thread; pure)."""
+        """Reject a planogram or price book the store cannot use before it is persisted (link
+        thread; pure)."""
         from edge.push.bundles import BundleRejected
         from edge.push.planogram import PlanogramRejected, planogram_layout
+        from edge.push.prices import PriceBookRejected, price_book_in_force
 
-        if kind != "planogram":
-            return
         try:
-            planogram_layout(self.layout, payload)  # type: ignore[arg-type]
-        except PlanogramRejected as exc:
+            if kind == "planogram":
+                planogram_layout(self.layout, payload)  # type: ignore[arg-type]
+            elif kind == "price_book":
+                price_book_in_force(payload, currency=self.config.store.currency)  # type: ignore[arg-type]
+        except (PlanogramRejected, PriceBookRejected) as exc:
             # Counted and logged by the applier (PushApplier.rejected; status "pushed").
             raise BundleRejected(str(exc)) from None
 
     def _queue_push(self, kind: str, bundle: Any, payload: object) -> None:
-        """A planogram that took effect on disk becomes a timestamped core input (link thread:
-        the queue hands it to the core thread, which records it and feeds the core)."""
-        if kind == "planogram":
+        """A planogram or price book that took effect on disk becomes a timestamped core input
+        (link thread: the queue hands it to the core thread, which records it and feeds the
+        core; the core never reads the link's store)."""
+        if kind in ("planogram", "price_book"):
             self.queue.put(LiveInput(time.monotonic(), "push", kind, bundle.payload))
 
     # --- the core thread --------------------------------------------------------------------
@@ -330,11 +334,17 @@ class LiveRuntime:
         elif item.kind == "push":
             from walkout.v1 import config_pb2
 
-            planogram = config_pb2.Planogram.FromString(item.payload)
+            if item.source == "price_book":
+                message: Any = config_pb2.PriceBook.FromString(item.payload)
+            else:
+                message = config_pb2.Planogram.FromString(item.payload)
             if rec is not None:
-                eff = planogram.effective_from_unix_ns
-                rec.push(t, item.source, planogram.version, eff, item.payload)
-            core.on_planogram(t, planogram)
+                eff = message.effective_from_unix_ns
+                rec.push(t, item.source, message.version, eff, item.payload)
+            if item.source == "price_book":
+                core.on_price_book(t, message)
+            else:
+                core.on_planogram(t, message)
         elif item.kind == "tracks":
             frame = canonical_frame(t, item.payload)
             if rec is not None:
@@ -518,10 +528,10 @@ class LiveRuntime:
         }
 
     def _pushed_status(self) -> dict[str, int]:
-        """Versions in force: the planogram the core uses, the price book effective now."""
-        book = None
-        if self.pushes is not None:
-            book = self.pushes.store.price_book_at(time.time_ns())
+        """Versions in force: the planogram the core uses, and the price book a shopper entering
+        at the core's latest input would be charged (from the books the core took)."""
+        core = self.core
+        book = core.price_books.at(round((self.start_unix + core.now) * 1e9)) if core else None
         return {
             "price_book_version": book.version if book else 0,
             "planogram_version": self.core.planogram_version if self.core else 0,

@@ -22,6 +22,7 @@ from edge.fusion.handoff import HandoffDetector
 from edge.fusion.tags import ExitTags
 from edge.journal.journal import AlreadySettled, Journal
 from edge.push.planogram import PlanogramInForce, PlanogramRejected, planogram_layout
+from edge.push.prices import PriceBookRejected, PriceBooks
 from edge.review.clip import STREAM as CLIP_STREAM
 from edge.review.clip import ClipRecorder, clip_event_id, clip_message
 from edge.settlement import build_receipt, receipt_message
@@ -33,8 +34,6 @@ from edge.visits.manager import VisitManager, VisitParams
 
 if TYPE_CHECKING:
     from walkout.v1 import config_pb2
-
-    from edge.push.bundles import ConfigStore
 
 log = logging.getLogger("walkout.core")
 
@@ -55,6 +54,8 @@ class CoreStats:
     track_swaps_repaired: int = 0
     planograms_applied: int = 0
     planograms_rejected: int = 0
+    price_books_received: int = 0
+    price_books_rejected: int = 0
     decode_errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -101,8 +102,8 @@ class EdgeCore:
             visit_of=self._open_visit_of_track,
             visit_open=lambda v: v in self.visits.visits and self.visits.visits[v].closed_t is None,
         )
-        # Signed config pushed by the cloud (edge/push/); None: the store config's prices.
-        self.pushed: ConfigStore | None = None
+        # Pushed price books, fed as timestamped inputs (on_price_book); none: the config's prices.
+        self.price_books = PriceBooks(layout.config.store.currency)
         # Pushed planograms, fed as timestamped inputs (on_planogram): pending ones by version,
         # the one in force (0: the config's), products no price covers yet.
         self.planogram_version = 0
@@ -154,6 +155,30 @@ class EdgeCore:
         self.planograms_pending.append(held)
         self._planogram_due = min(self._planogram_due, self._session_t(held))
         self._advance_planogram(t)
+
+    def on_price_book(self, t: float, book: config_pb2.PriceBook) -> None:
+        """A verified price book push arrived at session time `t` (live: when the link applied
+        it; replay: its record in the pushes stream). Kept with its effective-from time: a visit
+        is charged with the newest book effective at its entry (edge/push/prices.py). Checked
+        again here, so a bad or stale one never prices a receipt."""
+        self._advance_planogram(t)
+        self.now = t
+        try:
+            held = self.price_books.receive(book)
+        except PriceBookRejected as exc:
+            self.stats.price_books_rejected += 1
+            log.warning("price book not applied: %s", exc)
+            self._emit({"type": "price_book_rejected", "t": t, "reason": str(exc)})
+            return
+        self.stats.price_books_received += 1
+        self._emit(
+            {
+                "type": "price_book_received",
+                "t": t,
+                "version": held.version,
+                "effective_from_unix_ns": held.effective_from_unix_ns,
+            }
+        )
 
     def _session_t(self, held: PlanogramInForce) -> float:
         return held.effective_from_unix_ns / 1e9 - self.start_time_unix
@@ -429,10 +454,8 @@ class EdgeCore:
             self._emit(out)
         reasons = self.review.get(visit_id, [])
         # The price book in force when the shopper entered (edge/push/bundles.py explains why).
-        book = None
-        if self.pushed is not None:
-            entered_ns = round((self.start_time_unix + visit.opened_t) * 1e9)
-            book = self.pushed.price_book_at(entered_ns)
+        entered_ns = round((self.start_time_unix + visit.opened_t) * 1e9)
+        book = self.price_books.at(entered_ns)
         if book is None:
             # A product a planogram brought without a config price: only a price book prices it.
             held = self.carts[visit_id].quantities()

@@ -7,10 +7,11 @@ it is newer than the version in force for its type, writing it to disk atomicall
 file, fsync, rename) before it takes effect, so a crash leaves the old or the new version, never
 a mix, and a restart never goes back to an older one.
 
-Which price applies: the price book in force when the shopper entered the store (docs/mqtt.md,
-"Config pushes"). A visit is one transaction: the shelf labels the shopper saw on the way in are
-what the receipt charges, and a price change during the visit does not change it; the receipt
-names that book's version.
+Which price applies (applied by the core from the books it took as inputs, edge/push/prices.py):
+the price book in force when the shopper entered the store (docs/mqtt.md, "Config pushes"). A
+visit is one transaction: the shelf labels the shopper saw on the way in are what the receipt
+charges, and a price change during the visit does not change it; the receipt names that book's
+version.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import DecodeError
 from walkout.v1 import config_pb2
+
+from edge.push.prices import PriceBookInForce
 
 log = logging.getLogger("walkout.push")
 
@@ -85,14 +88,6 @@ class BundleVerifier:
 
 
 @dataclass
-class PriceBookInForce:
-    version: int
-    effective_from_unix_ns: int
-    currency: str
-    prices: dict[str, Decimal]
-
-
-@dataclass
 class ConfigStore:
     """The pushed config in force, persisted under `folder` (one file per kind)."""
 
@@ -149,7 +144,10 @@ class ConfigStore:
         return config_pb2.SignedBundle.FromString(path.read_bytes()) if path.exists() else None
 
     def price_book_at(self, unix_ns: int) -> PriceBookInForce | None:
-        """The newest pushed price book already effective at `unix_ns` (None: the config's)."""
+        """The newest persisted price book already effective at `unix_ns` (None: the config's).
+
+        The link's view, for tools and tests: the core never reads it, it prices receipts from
+        the books it took as inputs (edge/push/prices.py)."""
         effective = [b for b in self.price_books if b.effective_from_unix_ns <= unix_ns]
         return max(effective, key=lambda b: b.version) if effective else None
 
@@ -167,7 +165,7 @@ class PushApplier:
     `validate` (optional) checks the payload against the store (a planogram naming plates the
     store does not have is rejected before it is persisted, so the old one stays in force);
     `on_applied` (optional) hands what took effect to the pipeline (the live runtime queues a
-    planogram as a timestamped core input, edge/live/runtime.py).
+    planogram or price book as a timestamped core input, edge/live/runtime.py).
     """
 
     verifier: BundleVerifier

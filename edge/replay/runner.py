@@ -28,9 +28,9 @@ from edge.session.reader import Session
 
 PIPELINE_VERSION = "walkout-edge 1"
 
-# Tie-break between streams at the same timestamp: config pushes first (a planogram is in force
-# before the inputs of its instant), reads (a tap opens a visit before the tracks of that instant
-# are bound), then tracks, then shelf bytes.
+# Tie-break between streams at the same timestamp: config pushes first (a planogram or price book
+# is held before the inputs of its instant), reads (a tap opens a visit before the tracks of that
+# instant are bound), then tracks, then shelf bytes.
 ORDER_PUSHES, ORDER_READS, ORDER_TRACKS, ORDER_SHELF = -1, 0, 1, 2
 
 Progress = Callable[[str, float], None]
@@ -90,12 +90,28 @@ def _shelf_inputs(session: Session, info: StreamInfo) -> Iterator[tuple[float, i
         yield t, ORDER_SHELF, info.port, data
 
 
-def _planogram(session: Session, push: ConfigPush) -> config_pb2.Planogram:
+PUSH_MESSAGES: dict[str, type[config_pb2.Planogram] | type[config_pb2.PriceBook]] = {
+    "planogram": config_pb2.Planogram,
+    "price_book": config_pb2.PriceBook,
+}
+
+
+def _push_message(session: Session, push: ConfigPush) -> Any:
+    """The Planogram or PriceBook a pushes row carries; its version must be the row's."""
+    message_type = PUSH_MESSAGES[push.kind]
+    path = session.file(session.stream("pushes").path)
     try:
-        return config_pb2.Planogram.FromString(push.payload)
+        message = message_type.FromString(push.payload)
     except DecodeError as exc:
-        path = session.file(session.stream("pushes").path)
-        raise SessionError(path, f"push at t={push.t}: payload is not a Planogram: {exc}") from None
+        name = message_type.__name__
+        raise SessionError(path, f"push at t={push.t}: payload is not a {name}: {exc}") from None
+    if message.version != push.version:
+        raise SessionError(
+            path,
+            f"push at t={push.t}: {push.kind} payload is version {message.version}, "
+            f"the row says {push.version}",
+        )
+    return message
 
 
 def replay_session(
@@ -169,8 +185,10 @@ def replay_session(
     t = 0.0
     try:
         for t, _order, source, item in _merged_inputs(session, track_frames):
-            if source == "pushes":
-                core.on_planogram(item.t, _planogram(session, item))
+            if source == "pushes" and item.kind == "price_book":
+                core.on_price_book(item.t, _push_message(session, item))
+            elif source == "pushes":
+                core.on_planogram(item.t, _push_message(session, item))
             elif source == "reads":
                 core.on_read(item.t, item.reader, item.kind, item.uid, item.event)
             elif source == "tracks":

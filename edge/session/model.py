@@ -15,10 +15,10 @@ __all__ = [
     "CAMERA_BOX_CLASSES",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "PUSH_KINDS",
     "READ_EVENTS",
     "READ_KINDS",
     "STREAM_KIND_CAMERA",
-    "PUSH_KINDS",
     "STREAM_KIND_PUSHES",
     "STREAM_KIND_READS",
     "STREAM_KIND_SHELF",
@@ -53,8 +53,8 @@ STREAM_KIND_SHELF = "shelf-serial"
 STREAM_KIND_READS = "reads"
 STREAM_KIND_TRACKS = "person-tracks"
 STREAM_KIND_CAMERA = "camera-video"  # MJPG .avi + frames.csv per camera (docs/session-format.md)
-STREAM_KIND_PUSHES = "config-pushes"  # pushed config the core took as an input (planograms)
-PUSH_KINDS = ("planogram",)
+STREAM_KIND_PUSHES = "config-pushes"  # pushed config the core took as an input
+PUSH_KINDS = ("planogram", "price_book")
 CAMERA_BOX_CLASSES = ("person", "hand")
 
 READ_KINDS = ("card", "tag")
@@ -69,9 +69,10 @@ Hand = tuple[float, float, float]
 class ConfigPush:
     """A signed config push the core took as an input at ``t`` (seconds since session start).
 
-    ``kind`` "planogram": ``payload`` is the serialized ``walkout.v1.Planogram`` exactly as the
-    cloud signed it (its signature was checked by the live edge before it was recorded);
-    ``version`` and ``effective_from_unix_ns`` repeat its fields for people reading the file.
+    ``kind`` "planogram" or "price_book": ``payload`` is the serialized ``walkout.v1.Planogram``
+    or ``walkout.v1.PriceBook`` exactly as the cloud signed it (its signature was checked by the
+    live edge before it was recorded); ``version`` and ``effective_from_unix_ns`` repeat its
+    fields for people reading the file.
     """
 
     t: float

@@ -624,8 +624,8 @@ class Session:
         return result
 
     def pushes(self) -> list[ConfigPush]:
-        """Config pushes the core took as inputs (planograms), in time order; [] for sessions
-        without a pushes stream (every session written before it existed)."""
+        """Config pushes the core took as inputs (planograms, price books), in time order; []
+        for sessions without a pushes stream (every session written before it existed)."""
         streams = self._manifest.streams_of_kind(STREAM_KIND_PUSHES)
         if not streams:
             return []

@@ -1,0 +1,88 @@
+"""Pushed price books (walkout.v1.PriceBook) as the core holds them: checked, then kept by version.
+
+A price book is a timestamped core input, like a planogram (edge/push/planogram.py): the live
+runtime queues an accepted one, the core thread records it in the session's pushes stream and
+hands it to `EdgeCore.on_price_book`; replay feeds the recorded rows. The core prices each receipt
+from the books it has received, never from the link's on-disk store, so a replay of a live
+recording charges what the live run charged.
+
+Which price applies (docs/mqtt.md, "Config pushes"): the newest book whose `effective_from` is at
+or before the visit's entry. Checks run twice, as for planograms: when the bundle arrives (a bad
+one is rejected with a reason and never persisted) and when the core takes it as an input (a
+hand-edited session cannot put a bad one into force).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from walkout.v1 import config_pb2
+
+log = logging.getLogger("walkout.push.prices")
+
+__all__ = ["PriceBookInForce", "PriceBookRejected", "PriceBooks", "price_book_in_force"]
+
+
+class PriceBookRejected(ValueError):
+    """A price book the store cannot use; the message names the entry and the problem."""
+
+
+@dataclass(frozen=True)
+class PriceBookInForce:
+    version: int
+    effective_from_unix_ns: int
+    currency: str
+    prices: dict[str, Decimal]
+
+
+def price_book_in_force(book: config_pb2.PriceBook, *, currency: str) -> PriceBookInForce:
+    """The prices of `book` for a store trading in `currency`, or PriceBookRejected."""
+    v = book.version
+    if v < 1:
+        raise PriceBookRejected(f"price book v{v}: version must be >= 1")
+    if book.currency != currency:
+        raise PriceBookRejected(
+            f"price book v{v}: currency {book.currency!r} is not the store's {currency!r}"
+        )
+    prices: dict[str, Decimal] = {}
+    for i, entry in enumerate(book.prices):
+        where = f"price book v{v}: prices[{i}] {entry.product_id!r}"
+        if not entry.product_id:
+            raise PriceBookRejected(f"price book v{v}: prices[{i}]: no product id")
+        if entry.product_id in prices:
+            raise PriceBookRejected(f"{where}: listed twice")
+        if entry.unit_price_minor_units < 0:
+            raise PriceBookRejected(
+                f"{where}: negative price ({entry.unit_price_minor_units} minor units)"
+            )
+        prices[entry.product_id] = Decimal(entry.unit_price_minor_units) / 100
+    return PriceBookInForce(v, book.effective_from_unix_ns, book.currency, prices)
+
+
+@dataclass
+class PriceBooks:
+    """The price books the core has received, by version (each with its effective-from time)."""
+
+    currency: str
+    books: list[PriceBookInForce] = field(default_factory=list)
+
+    @property
+    def newest_version(self) -> int:
+        return self.books[-1].version if self.books else 0
+
+    def receive(self, book: config_pb2.PriceBook) -> PriceBookInForce:
+        """Check and keep `book`; PriceBookRejected if it is bad or not newer than one held."""
+        if book.version <= self.newest_version:
+            raise PriceBookRejected(
+                f"price book v{book.version}: not newer than v{self.newest_version} already held"
+            )
+        held = price_book_in_force(book, currency=self.currency)
+        self.books.append(held)  # versions only grow, so the list stays sorted by version
+        return held
+
+    def at(self, unix_ns: int) -> PriceBookInForce | None:
+        """The newest book already effective at `unix_ns` (None: the config's prices)."""
+        effective = [b for b in self.books if b.effective_from_unix_ns <= unix_ns]
+        return effective[-1] if effective else None
