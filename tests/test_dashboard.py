@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import select
+from test_evidence_clip import clip_event
 from test_records import STORE, ingest, price_book, receipt_event, rid
 from walkout.v1 import SCHEMA_VERSION, events_pb2
 
@@ -92,6 +93,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             receipt_event(STORE, 1),
             receipt_event(STORE, 2, lines={"sku-cola": 2, "sku-gum": 1}, needs_review=True),
             receipt_event(STORE, 3, needs_review=True),
+            clip_event(STORE, rid(STORE, 2)),  # the evidence clip of the flagged receipt 2
             receipt_event("store-2", 1),
             heartbeat_event(STORE, 5),
         ],
@@ -209,6 +211,14 @@ def test_every_page_loads_without_console_errors(tab: Tab) -> None:
     tab.page.screenshot(path=str(ARTIFACTS / "store.png"), full_page=True)
     tab.go(f"/review/{flagged}")
     assert tab.page.locator("#timeline svg").count() == 2  # one chart per line's evidence
+    # The edge's clip: the weight trace with the event's span, the tracks near the shelf.
+    trace = tab.page.locator("#clips svg.weight-trace")
+    assert trace.count() == 1
+    assert trace.locator(".event-span").count() == 1
+    assert trace.locator("polyline.trace").count() == 2  # the shelf total and plate 1
+    floor = tab.page.locator("#clips svg.clip-floor")
+    assert floor.locator(".clip-track").count() == 2
+    assert floor.locator(".clip-track[data-chosen='yes']").get_attribute("data-track") == "4"
     tab.page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
     tab.go("/trends")
     tab.page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)

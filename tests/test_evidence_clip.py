@@ -164,15 +164,18 @@ def clip_event(store: str, receipt_id: str, *, sequence: int = 1) -> Event:
     """An ingest Event with a made-up clip: a 200 g pick at 10 s, two shoppers at the shelf."""
     t = tuple(round(7.05 + 0.1 * i, 4) for i in range(60))
     grams = tuple(1000.0 if x < 10.0 else (800.0 if x > 10.8 else 900.0) for x in t)
-    tracks = tuple(
-        TrackTrace(
-            track_id,
-            visit,
-            track_id == 4,
-            tuple((x, 1.0 + dx + 0.02 * i, 2.2, ((1.2 + dx, 2.6, 1.1),)) for i, x in enumerate(t)),
+    # Track 4 walks up to the shelf front (y 2.8) and reaches in at 10 s; track 9 stands by.
+    walk = tuple(
+        (
+            x,
+            1.0 + min(0.02 * i, 0.45),
+            1.6 + min(0.03 * i, 0.9),
+            ((1.45, 2.75, 1.1),) * (9 < x < 11),
         )
-        for track_id, visit, dx in ((4, "visit-2", 0.0), (9, "visit-3", 0.6))
+        for i, x in enumerate(t)
     )
+    stand = tuple((x, 2.3 + 0.005 * i, 2.2, ((2.2, 2.5, 1.0),)) for i, x in enumerate(t))
+    tracks = (TrackTrace(4, "visit-2", True, walk), TrackTrace(9, "visit-3", False, stand))
     item = ClipItem(
         shelf_event_id="se-1.2-600",
         gondola=1,

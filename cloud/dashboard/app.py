@@ -237,7 +237,8 @@ def make_app(engine: Engine, settings: DashboardSettings) -> FastAPI:
         )
         csrf = s.signer.csrf(request.cookies.get(COOKIE, ""))
         products = products_of(s, flagged)
-        return pages.review_item_page(flagged, resolution, products, csrf, user, error)
+        clips = records.evidence_clips(engine, receipt_id)
+        return pages.review_item_page(flagged, resolution, products, csrf, user, error, clips=clips)
 
     @app.get("/review/{receipt_id}")
     async def review_item(request: Request, receipt_id: str) -> Response:

@@ -14,7 +14,12 @@ from typing import Any
 
 from walkout.v1 import events_pb2
 
-from cloud.dashboard.plots import candidates_chart, line_chart
+from cloud.dashboard.plots import (
+    candidates_chart,
+    clip_floor_plot,
+    line_chart,
+    weight_trace_chart,
+)
 from edge.health.floormap import Person, floor_map
 
 e = html.escape
@@ -349,8 +354,10 @@ def review_item_page(
     user: Any,
     error: str = "",
     extra_rows: int = 2,
+    clips: Sequence[Any] = (),
 ) -> str:
-    """The evidence timeline of a flagged visit and the form that resolves it."""
+    """The evidence timeline of a flagged visit and the form that resolves it; `clips` are the
+    receipt's evidence clips (records.evidence_clips) when the edge sent one."""
     timeline = []
     for n, line in enumerate(receipt.lines, 1):
         for ev in line.evidence:
@@ -398,11 +405,41 @@ def review_item_page(
 <h2>As settled (revision {receipt.revision})</h2>{_lines_table(receipt)}
 <h2>Evidence timeline</h2>
 <p class="muted">Per line, in cart order: the shelf event, its weight change and the candidate
-shoppers with their distance to the shelf and likelihood. The weight trace around the event is not
-sent by the edge yet.</p>
+shoppers with their distance to the shelf and likelihood.</p>
 <ol id="timeline">{"".join(timeline) or "<li>no evidence recorded</li>"}</ol>
+{_clips_html(clips)}
 {form}"""
     return shell(f"Review {receipt.receipt_id[:13]}", body, user)
+
+
+def _clips_html(clips: Sequence[Any]) -> str:
+    """What the sensors saw around each uncertain event: the weight trace with the event's span
+    shaded, and the tracks near the shelf with the chosen shopper highlighted."""
+    items = [item for clip in clips for item in clip.items]
+    if not items:
+        return (
+            "<h2>Sensor clips</h2><p class='muted' id='clips'>No evidence clip from the edge "
+            "for this receipt (an older edge, or not arrived yet).</p>"
+        )
+    out = []
+    for item in items:
+        decided = (
+            f"given to {e(item.chosen_visit_id)} (track {item.chosen_track_id}): "
+            f"{item.quantity} x {e(item.product_id)}"
+            if item.chosen_visit_id
+            else "given to nobody"
+        )
+        out.append(
+            f"<li data-shelf-event='{e(item.shelf_event_id)}'><strong>shelf event "
+            f"{e(item.shelf_event_id)}</strong> · {e(item.reason)} · {decided} · "
+            f"{len(item.tracks)} track(s) near the shelf<br>"
+            f"{weight_trace_chart(item)} {clip_floor_plot(item)}</li>"
+        )
+    return f"""<h2>Sensor clips</h2>
+<p class="muted">Per uncertain event, from the edge: the shelf's weight a few seconds either side
+(total and each changed plate; the event shaded) and where the shoppers near the shelf walked and
+reached (dots: hands; thick: the chosen shopper).</p>
+<ol id="clips">{"".join(out)}</ol>"""
 
 
 # Trends ------------------------------------------------------------------------------------
