@@ -503,3 +503,77 @@ def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
     assert shown_after <= 12.0
     assert code == 503 and f"plate {target}: stuck" in body["reasons"], body
     assert t.errors == [], t.errors
+
+
+def test_detector_models_name_the_shipped_manifest() -> None:
+    from edge.link.store_state import detector_models
+    from edge.vision.detector import DEFAULT_MANIFEST
+    from edge.vision.manifest import load_manifest
+
+    manifest = load_manifest(DEFAULT_MANIFEST)
+    (model,) = detector_models(manifest)
+    assert model.model_name == "detector" and model.sha256 == manifest.sha256
+    assert model.version == manifest.info["created_utc"]
+    assert detector_models(None) == []  # no vision: no model reported
+
+
+@pytest.mark.slow
+def test_heartbeat_models_reach_the_store_page(tmp_path: Path, site: Site) -> None:
+    """A real link sends heartbeats naming the detector in use through mosquitto to the ingest
+    worker; the store page lists it with its version and sha256."""
+    import time
+
+    from cloud.broker import find_mosquitto, start_mosquitto
+    from cloud.ingest import IngestSettings, IngestWorker
+    from edge.journal.journal import Journal
+    from edge.link.link import EdgeLink, LinkSettings
+    from edge.link.mqtt import BrokerAddress
+    from edge.link.store_state import detector_models
+    from edge.vision.detector import DEFAULT_MANIFEST
+    from edge.vision.manifest import load_manifest
+
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed")
+    manifest = load_manifest(DEFAULT_MANIFEST)
+    broker = start_mosquitto(tmp_path / "mosquitto")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
+    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
+    Journal(tmp_path / "journal.sqlite").close()
+    link = EdgeLink(
+        tmp_path / "journal.sqlite",
+        LinkSettings(
+            store_id=STORE, broker=BrokerAddress(port=broker.port), heartbeat_interval_s=0.2
+        ),
+    )
+    link.models_source = lambda: detector_models(manifest)
+    settings = DashboardSettings(
+        users=site.settings.users,
+        signer=site.settings.signer,
+        store_configs=site.settings.store_configs,
+    )
+    running = run_app(make_app(engine, settings), "127.0.0.1", 0)
+    port = running.server.servers[0].sockets[0].getsockname()[1]
+    cookie = settings.signer.issue("alice", time.time())
+    worker.start()
+    link.start()
+    page = ""
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/stores/{STORE}/live",
+                headers={"Cookie": f"walkout_session={cookie}"},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                page = response.read().decode()
+            if manifest.sha256[:12] in page:
+                break
+            time.sleep(0.3)
+    finally:
+        link.stop()
+        worker.stop()
+        broker.stop()
+        running.stop()
+        engine.dispose()
+    assert f"<td>detector</td><td>{manifest.info['created_utc']}</td>" in page, page[-2000:]
+    assert f"<td>{manifest.sha256[:12]}</td>" in page

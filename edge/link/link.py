@@ -142,6 +142,8 @@ class EdgeLink(InboxWorker):
         self.state_source: Callable[[], events_pb2.StoreState | None] | None = None
         # Called for the (price book, planogram) versions in force each heartbeat names.
         self.versions_source: Callable[[], tuple[int, int]] | None = None
+        # Called for the models in use (Heartbeat.models: the detector when vision runs).
+        self.models_source: Callable[[], list[events_pb2.ModelVersion]] | None = None
         self._started_mono = monotonic()
 
     # The loop ------------------------------------------------------------------------------
@@ -340,6 +342,11 @@ class EdgeLink(InboxWorker):
                 body.price_book_version, body.planogram_version = self.versions_source()
             except Exception:  # never let a bad snapshot stop the heartbeats
                 log.exception("versions in force not known; heartbeat sent without them")
+        if self.models_source is not None:
+            try:
+                body.models.extend(self.models_source())
+            except Exception:  # never let a bad snapshot stop the heartbeats
+                log.exception("models in use not known; heartbeat sent without them")
         if self.state_source is not None:
             try:
                 state = self.state_source()

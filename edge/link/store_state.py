@@ -12,11 +12,14 @@ counts and divides the difference by the snapshot's uptime difference, so no clo
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from walkout.v1 import events_pb2
 
 from edge.health.readiness import ReadinessLimits, readiness
+
+if TYPE_CHECKING:
+    from edge.vision.manifest import DetectorManifest
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +96,15 @@ class StoreStateBuilder:
             self._last_uptime = float(uptime)
             self._last_frames = counts
         return out
+
+
+def detector_models(manifest: DetectorManifest | None) -> list[events_pb2.ModelVersion]:
+    """`Heartbeat.models` for the detector in use: its manifest's sha256 (the runtime checked the
+    model file against it when loading) and version (the manifest's `model_version` when a
+    release set one, else its `created_utc`); empty when vision is not running."""
+    if manifest is None:
+        return []
+    version = manifest.info.get("model_version") or manifest.info.get("created_utc") or ""
+    return [
+        events_pb2.ModelVersion(model_name="detector", version=str(version), sha256=manifest.sha256)
+    ]

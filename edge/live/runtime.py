@@ -217,11 +217,15 @@ class LiveRuntime:
                     self.handle(LiveInput(time.monotonic(), "push", kind, persisted.payload))
         # Heartbeats name the price book and planogram in force (from the status snapshot).
         self.link.versions_source = lambda: pushed_versions(self.last_status)
-        from edge.link.store_state import StoreStateBuilder
+        from edge.link.store_state import StoreStateBuilder, detector_models
 
         builder = StoreStateBuilder()
         # Heartbeats carry the store's state from the latest snapshot (edge/link/store_state.py).
         self.link.state_source = lambda: builder.build(self.last_status)
+        # ... and the detector model in use when vision runs.
+        self.link.models_source = lambda: detector_models(
+            self.vision.detector.manifest if self.vision is not None else None
+        )
         self.link.start()
 
     def _push_applier(self) -> PushApplier:
