@@ -10,13 +10,25 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from support.services import broker, needs_mosquitto  # noqa: F401 (fixture)
+from test_control_plane import ADMIN, KEY, client, start
+from test_link import wait_for
 from test_planogram_push import receipts, with_pushes
-from walkout.v1 import config_pb2
+from typer.testing import CliRunner
+from walkout.v1 import config_pb2, control_pb2
 
+from cloud import db, records
+from cloud.control.publisher import RetainedPublisher
+from cloud.ingest import IngestSettings, IngestWorker
 from cloud.push import price_book
 from edge.cli.cloud_control_cmd import version_cell
+from edge.cli.main import app
+from edge.drivers.base import LiveInput
+from edge.link.mqtt import BrokerAddress
+from edge.live.runtime import LiveOptions, LiveRuntime
 from edge.push.prices import PriceBookRejected, PriceBooks, price_book_in_force
-from edge.replay.runner import replay_session
+from edge.replay.runner import _merged_inputs, replay_session
 from edge.session.errors import SessionError
 from edge.session.model import ConfigPush
 from edge.session.reader import Session
@@ -190,3 +202,131 @@ def test_stores_table_shows_reported_versions_next_to_pushed() -> None:
     assert version_cell(2, 2, True) == "2"
     assert version_cell(2, 1, True) == "2 (store 1)"
     assert version_cell(2, 0, False) == "2 (store ?)"
+
+
+# --- live: a price book pushed through the control plane and mosquitto during a run -------------
+
+
+def _live_config(tmp_path: Path, session: Session, port: int) -> Path:
+    """The session's store config on a loop:// serial port, with the cloud link and a push key."""
+    key_file = tmp_path / "cloud-1.pub.pem"
+    key_file.write_bytes(
+        KEY.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    data = yaml.safe_load(session.config_text.replace("/dev/ttyUSB0", "loop://"))
+    data["cloud"] = {
+        "enabled": True,
+        "mqtt": {"host": "127.0.0.1", "port": port},
+        "heartbeat_interval_s": 0.3,
+        "push_keys": {"cloud-1": key_file.name},
+    }
+    config = tmp_path / "store.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    return config
+
+
+@pytest.mark.slow
+def test_price_book_pushed_during_a_live_run_is_charged_and_its_recording_replays(  # type: ignore[no-untyped-def]
+    base_session: Path,
+    tmp_path: Path,
+    broker,  # noqa: F811
+) -> None:
+    """The simulated session's inputs are fed to a live runtime on their own times; between the
+    two visits PutPriceBook signs and publishes a book retained on mosquitto, the edge link
+    verifies and persists it, the core takes it as a queued input. The second shopper is charged
+    the new prices, the heartbeat reports the version to a real ingest worker, `walkout cloud
+    control stores` shows it, and the recording replays to the same receipts and events."""
+    session = Session.open(base_session)
+    config = _live_config(tmp_path, session, broker.port)
+    store = session.config.store.id
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
+    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
+    worker.start()
+    assert worker.wait_ready(10)
+    publisher = RetainedPublisher(BrokerAddress(port=broker.port))
+    srv = start(engine, tmp_path, publisher=publisher)
+    runtime = LiveRuntime(
+        config, LiveOptions(data_dir=tmp_path / "data", cameras=False, record_dir=tmp_path / "rec")
+    )
+    runtime.start()
+    config_prices = {p.id: p.price for p in session.config.products}
+    try:
+        assert runtime.pushes is not None and runtime.core is not None
+        assert runtime.clock is not None
+        t0 = runtime.clock.t0_mono
+        pushed = False
+        for t, _order, source, item in _merged_inputs(session, None):
+            if not pushed and t >= PUSH_T:
+                eff = round((runtime.start_unix + PUSH_T) * 1e9)
+                book = price_book(0, {p: v * 2 for p, v in config_prices.items()})
+                book.effective_from_unix_ns = eff
+                put = client(srv).PutPriceBook(
+                    control_pb2.PutPriceBookRequest(store_ids=[store], price_book=book)
+                )
+                assert [(b.store_id, b.version) for b in put.bundles] == [(store, 1)]
+                wait_for(lambda: runtime.pushes.applied == [("price_book", 1)], 15, "the book")
+                # Applied on disk, not yet in the core: it is a queued input.
+                assert runtime.core.price_books.newest_version == 0
+                while (queued := runtime.queue.get_nowait()) is not None:
+                    runtime.handle(queued)
+                assert runtime.core.price_books.newest_version == 1
+                pushed = True
+            if source == "reads":
+                read = (item.kind, item.uid, item.event)
+                runtime.handle(LiveInput(t0 + t, "read", item.reader, read))
+            elif source == "tracks":
+                people = [(p.id, p.x, p.y, p.hands) for p in item.people]
+                runtime.handle(LiveInput(t0 + t, "tracks", "tracks", people))
+            else:
+                runtime.handle(LiveInput(t0 + t, "shelf", "loop://", item))
+        assert pushed and runtime.core.stats.receipts == 2
+        runtime.write_status()
+        assert runtime.last_status["pushed"]["price_book_version"] == 1
+        wait_for(
+            lambda: records.list_stores(engine)[0].reported_price_book_version == 1,
+            15,
+            "a heartbeat naming price book 1",
+        )
+        (listed,) = client(srv).ListStores(control_pb2.ListStoresRequest()).stores
+        assert (listed.price_book_version, listed.reported_price_book_version) == (1, 1)
+        cli = CliRunner().invoke(
+            app,
+            ["cloud", "control", "stores", "--json", "--target", f"127.0.0.1:{srv.port}"],
+            env={"WALKOUT_CONTROL_TOKEN": ADMIN},
+        )
+        assert cli.exit_code == 0, cli.output
+        (shown,) = json.loads(cli.output)
+        assert (shown["price_book_version"], shown["reported_price_book_version"]) == (1, 1)
+    finally:
+        runtime.shutdown()
+        srv.stop()
+        publisher.close()
+        worker.stop()
+        engine.dispose()
+    live = receipts(tmp_path / "data")
+    assert [r["price_book_version"] for r in live] == [0, 1]
+    first, second = live
+    for receipt, factor in ((first, 1), (second, 2)):
+        assert receipt["lines"] and not receipt["needs_review"]
+        for line in receipt["lines"]:
+            assert Decimal(line["unit_price"]) == config_prices[line["product_id"]] * factor
+    rec = Session.open(tmp_path / "rec")
+    assert [(p.kind, p.version) for p in rec.pushes()] == [("price_book", 1)]
+    run = replay_session(tmp_path / "rec", tmp_path / "replayed").run_dir
+    for name in ("receipts.jsonl", "events.jsonl"):
+        assert (tmp_path / "data" / name).read_bytes() == (run / name).read_bytes(), name
+    # Persisted: after a restart the saved book is the core's first input, recorded as such.
+    again = LiveRuntime(
+        config,
+        LiveOptions(data_dir=tmp_path / "data", cameras=False, record_dir=tmp_path / "rec2"),
+    )
+    again.start()
+    try:
+        assert again.core is not None and again.core.price_books.newest_version == 1
+    finally:
+        again.shutdown()
+    assert [(p.kind, p.version) for p in Session.open(tmp_path / "rec2").pushes()] == [
+        ("price_book", 1)
+    ]
