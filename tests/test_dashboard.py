@@ -577,3 +577,114 @@ def test_heartbeat_models_reach_the_store_page(tmp_path: Path, site: Site) -> No
         engine.dispose()
     assert f"<td>detector</td><td>{manifest.info['created_utc']}</td>" in page, page[-2000:]
     assert f"<td>{manifest.sha256[:12]}</td>" in page
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_stopped_camera_in_a_live_store_reaches_the_dashboard_and_readyz(
+    tmp_path: Path, browser: object, pcscd: object
+) -> None:
+    """Like the frozen plate, with one camera: the simulator serves the small store's cam-1 as
+    MJPEG (160x120 at 5 frames/s, the other camera left out to spare the 2 cores; person tracks
+    come from the track socket, so no detector runs), `walkout edge run` reads it with its
+    OpenCV driver; `stop-camera` hangs the stream (connection open, no frames) and the store page
+    shows cam-1 faulted within seconds while /readyz answers 503 naming it."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from cloud.broker import find_mosquitto, start_mosquitto
+    from cloud.ingest import IngestSettings, IngestWorker
+    from edge.link.mqtt import BrokerAddress
+    from sim.generate import generate_session
+    from sim.live.player import LivePlayer
+    from sim.render.video import CameraOptions
+
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed")
+    camera = "cam-1"
+    generate_session(
+        "one-shopper",
+        1,
+        tmp_path / "session",
+        cameras=CameraOptions(fps=5.0, image_size=(160, 120), drop_rate=0.0, only=(camera,)),
+    )
+    broker = start_mosquitto(tmp_path / "mosquitto")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
+    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
+    worker.start()
+    player = LivePlayer(tmp_path / "session", tmp_path / "if")
+    assert player.cameras is not None and set(player.cameras.feeds) == {camera}
+    data = yaml.safe_load(player.config_path.read_text())
+    data["cameras"] = [c for c in data["cameras"] if c["id"] == camera]
+    data["cloud"] = {
+        "enabled": True,
+        "mqtt": {"host": "127.0.0.1", "port": broker.port},
+        "heartbeat_interval_s": 1.0,
+    }
+    store_id = data["store"]["id"]
+    config = tmp_path / "if" / "store-cloud.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    configs = tmp_path / "stores"
+    configs.mkdir()
+    (configs / f"{store_id}.yaml").write_text(config.read_text())
+    users = {"alice": User("alice", "admin", frozenset(), hash_password(PASSWORDS["alice"]))}
+    settings = DashboardSettings(
+        users=users, signer=SessionSigner(b"live-secret"), store_configs=configs
+    )
+    running = run_app(make_app(engine, settings), "127.0.0.1", 0)
+    port = running.server.servers[0].sockets[0].getsockname()[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        health = int(s.getsockname()[1])
+    log = (tmp_path / "edge.log").open("wb")
+    edge = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("walkout")),
+            *("edge", "run", "--config", str(config)),
+            *("--data-dir", str(tmp_path / "data"), "--health-port", str(health)),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: player.play(stop=stop, until_s=40.0))
+    t = Tab(browser, Site(f"http://127.0.0.1:{port}", engine, [0.0], settings))
+    row = f"#sensors tr[data-sensor='{camera}']"
+    try:
+        assert player.wait_for_client(60), (tmp_path / "edge.log").read_text()
+        thread.start()
+        t.login("alice")
+        t.go(f"/stores/{store_id}")
+        t.page.wait_for_selector(f"{row}[data-state='ok']", state="attached", timeout=20_000)
+        deadline = time.monotonic() + 20
+        while _readyz(health)[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)  # every sensor delivering
+        assert _readyz(health)[0] == 200, _readyz(health)
+        injected = time.monotonic()
+        player.inject_fault("stop-camera", camera)
+        t.page.wait_for_selector(f"{row}[data-state='faulted']", state="attached", timeout=20_000)
+        shown_after = time.monotonic() - injected
+        code, body = _readyz(health)
+        t.page.screenshot(path=str(ARTIFACTS / "live-stopped-camera.png"), full_page=True)
+        reasons = t.page.locator("#reasons").inner_text()
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join(10)
+        edge.terminate()
+        edge.wait(30)
+        player.close()
+        t.close()
+        running.stop()
+        worker.stop()
+        broker.stop()
+        engine.dispose()
+    print(f"stopped camera on the dashboard {shown_after:.2f} s after the stop")
+    # The edge calls a camera silent after 2 s; then 1 s heartbeats and 1.5 s page refreshes.
+    assert shown_after <= 10.0
+    assert f"camera {camera}" in reasons
+    assert code == 503 and any(f"camera {camera}" in r for r in body["reasons"]), body
+    assert t.errors == [], t.errors

@@ -21,6 +21,9 @@ from cloud.dashboard.plots import (
     weight_trace_chart,
 )
 from edge.health.floormap import Person, floor_map
+from edge.health.readiness import STREAMING_KINDS, ReadinessLimits
+
+SILENT_S = ReadinessLimits().data_age_s  # a streaming sensor silent this long is shown faulted
 
 e = html.escape
 
@@ -180,11 +183,15 @@ def store_live(
     reasons = "".join(f"<li>{e(r)}</li>" for r in st.not_ready_reasons)
 
     def sensor_row(s: events_pb2.SensorState) -> str:
-        bad = s.state not in ("connected", "starting")
+        # Faulted: down, or connected and silent past the edge's readiness limit (a hung camera
+        # keeps its connection and sends nothing: the edge's /readyz says "0 fps").
+        silent = s.kind in STREAMING_KINDS and s.state == "connected" and s.data_age_s > SILENT_S
+        bad = s.state not in ("connected", "starting") or silent
         extra = f"{s.fps:.1f} fps, {s.dropped_frames} dropped" if s.kind == "camera" else ""
         data_age = "never" if s.data_age_s < 0 else f"{s.data_age_s:.1f} s"
         return (
-            f"<tr class='{'bad' if bad else ''}' data-sensor='{e(s.id)}'><td>{e(s.kind)}</td>"
+            f"<tr class='{'bad' if bad else ''}' data-sensor='{e(s.id)}' "
+            f"data-state='{'faulted' if bad else 'ok'}'><td>{e(s.kind)}</td>"
             f"<td>{e(s.id)}</td><td>{e(s.state)}</td><td>{data_age}</td><td>{extra}</td>"
             f"<td>{s.faults}</td><td>{e(s.last_error)}</td></tr>"
         )
