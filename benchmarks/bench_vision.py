@@ -8,7 +8,10 @@ people with a camera track within 0.5 m, and the median and p90 distance). Print
 table of both, the tracker figures and the vision speed (frames per second, real-time factor).
 
 Usage: python benchmarks/bench_vision.py [--store small] [--scenario NAME ...] [--seeds 2]
-       [--threads 2] [--json OUT]
+       [--threads 2] [--detector MANIFEST] [--json OUT]
+
+`--detector` scores another detector (a `walkout cloud retrain detector` output) in place of the
+shipped one, to decide whether to ship it.
 """
 
 from __future__ import annotations
@@ -112,7 +115,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--detector", type=Path, help="detector manifest to use instead of the shipped")
     args = ap.parse_args()
+    if args.detector:
+        import edge.vision.detector as detector_module
+
+        # The replay builds its Detector with the default manifest; point that at the candidate.
+        detector_module.DEFAULT_MANIFEST = args.detector.resolve()
     scenarios = args.scenario or DEFAULT_SCENARIOS
     results = []
     with tempfile.TemporaryDirectory(prefix="walkout-vision-") as tmp:
