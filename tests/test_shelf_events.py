@@ -304,13 +304,20 @@ CASES: list[tuple[str, Callable[[], Trace], list[Expect]]] = [
 ]
 
 
+# Faults expected in a table case: 0.3 g/s (27 g in 90 s) and 0.2 g/s are far beyond the 10 g
+# per 10 min drift limit; the detector follows them without events, and says so.
+CASE_FAULTS: dict[str, list[tuple[int, str, bool]]] = {
+    "slow drift": [(3, "drifting", True), (7, "drifting", True)],
+}
+
+
 @pytest.mark.parametrize(("name", "make", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_synthetic_table(
     layout: StoreLayout, name: str, make: Callable[[], Trace], expected: list[Expect]
 ) -> None:
     trace = make()
     events, faults = detect(layout, trace.blocks())
-    assert faults == []
+    assert [(f.plate, f.kind, f.active) for f in faults] == CASE_FAULTS.get(name, [])
     got = sorted(events, key=lambda e: e.plates)
     want = sorted(expected, key=lambda e: e.plates)
     summary = [(e.plates, round(e.delta_grams, 1), e.candidates[:1]) for e in events]
@@ -697,3 +704,122 @@ def test_simulated_precision_and_recall(scenario: str, tmp_path: Path) -> None:
     assert precision >= 0.95, (scenario, actions, events, matched)
     # A shelf event within 0.5 s of the true settle time (t_release + 0.6 s) for 90 % of actions.
     assert float(np.percentile(latencies, 90)) <= 0.5, sorted(latencies)[-5:]
+
+
+# Drifting plates: the quiet baseline walks away with no shelf event explaining it
+# --------------------------------------------------------------------------------------------
+
+DRIFT_CASES: list[tuple[str, Callable[[], Trace], list[tuple[int, str, bool]]]] = [
+    # 0.02 g/s = 72 g/h: 10 g after ~8 min; the default simulator drift is N(0, 1.5) g/h.
+    ("drifting plate raised", lambda: Trace(700).drift(4, 0.02), [(4, "drifting", True)]),
+    ("slow thermal drift ignored", lambda: Trace(700).drift(4, 5.0 / 3600), []),
+    (
+        "item events are not drift",
+        lambda: (
+            Trace(700)
+            .pick({1: 100}, 20.0)
+            .pick({1: 100}, 200.0)
+            .put({1: 100}, 400.0)
+            .pick({4: 500}, 300.0)
+            .pick({2: 150, 3: 100}, 500.0)
+        ),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), DRIFT_CASES, ids=[c[0] for c in DRIFT_CASES])
+def test_drifting_table(
+    layout: StoreLayout, name: str, make: Callable[[], Trace], expected: list[tuple[int, str, bool]]
+) -> None:
+    events, faults = detect(layout, make().blocks())
+    assert [(f.plate, f.kind, f.active) for f in faults] == expected, name
+    if name == "item events are not drift":
+        assert len(events) == 5  # every item was still seen
+    if expected:
+        # Raised once the plate has walked 10 g: 0.02 g/s reaches it after 500 s.
+        assert 500.0 <= faults[0].t <= 520.0, faults[0]
+        assert "moved" in faults[0].message and "limit 10.0 g" in faults[0].message
+
+
+def test_drifting_plate_keeps_weighing_and_clears(layout: StoreLayout) -> None:
+    """Drift for 10 min, then steady: the fault is raised, events on the drifting plate are
+    still reported, and it clears once the window holds no movement above half the limit."""
+    trace = Trace(1500)
+    ramp = np.clip(trace.t, None, 600.0) * 0.03  # 18 g over 10 min, then flat
+    trace.g[:, 3] += ramp
+    trace.pick({4: 500}, 650.0)
+    events, faults = detect(layout, trace.blocks())
+    assert [(f.plate, f.kind, f.active) for f in faults] == [
+        (4, "drifting", True),
+        (4, "drifting", False),
+    ]
+    assert faults[0].t < 600.0
+    # Cleared when the last 10 min moved under 5 g: after t = 600 + 600 - 5/0.03 s.
+    assert 1000.0 <= faults[1].t <= 1250.0, faults[1]
+    assert [(e.plates, e.candidates[0].product_id) for e in events] == [((4,), "D")]
+
+
+def test_capacity_share_sets_a_higher_drift_limit() -> None:
+    """A 100 kg cell: the limit is 0.05 % of it (50 g), so 18 g of drift is not flagged."""
+    layout = StoreLayout(
+        load_store_config_text(_store_yaml().replace("id: 4,", "id: 4, capacity_g: 100000.0,"))
+    )
+    trace = Trace(700).drift(4, 0.03)
+    _, faults = detect(layout, trace.blocks())
+    assert faults == []
+    _, faults = detect(StoreLayout(load_store_config_text(_store_yaml())), trace.blocks())
+    assert [(f.plate, f.kind) for f in faults] == [(4, "drifting")]
+
+
+def test_drifting_plate_is_amber_and_counted_but_the_store_stays_ready(layout: StoreLayout) -> None:
+    """The detector's drifting fault, through the core's fault map, into readiness, the
+    Prometheus gauge, the heartbeat's store state and the floor map."""
+    from types import SimpleNamespace
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from edge.health.floormap import COLOURS, floor_map
+    from edge.health.metrics import exposition, make_registry
+    from edge.health.readiness import readiness
+    from edge.link.store_state import StoreStateBuilder
+
+    _, faults = detect(layout, Trace(700).drift(4, 0.02).blocks())
+    active = {f"{f.gondola}.{f.shelf}.{f.plate}": f.kind for f in faults if f.active}
+    assert active == {"1.1.4": "drifting"}
+    status: dict[str, object] = {
+        "store_id": "test",
+        "healthy": True,
+        "drivers": [
+            {
+                "kind": "serial",
+                "name": "/dev/ttyUSB0",
+                "state": "connected",
+                "faults": 0,
+                "data_age_s": 0.1,
+                "last_error": None,
+            }
+        ],
+        "vision": {"last_tick_age_s": 0.1},
+        "outbox": {"backlog": 0, "oldest_age_s": 0.0},
+        "open_visits": [],
+        "core": {},
+        "plate_faults": active,
+        "review_queue": 0,
+        "link": None,
+    }
+    assert readiness(status) == []  # a degradation, not an outage
+    text = exposition(make_registry(SimpleNamespace(last_status=status, vision=None))).decode()
+    gauge = {
+        s.labels["kind"]: s.value
+        for f in text_string_to_metric_families(text)
+        if f.name == "walkout_plate_faults"
+        for s in f.samples
+    }
+    assert gauge["drifting"] == 1 and gauge["stuck"] == 0
+    state = StoreStateBuilder().build(status)
+    assert state is not None and state.ready
+    assert [(p.plate_id, p.kind) for p in state.faulty_plates] == [("1.1.4", "drifting")]
+    svg = floor_map(layout, active)
+    assert svg.count(f'stroke="{COLOURS["amber"]}"') == 1
+    assert "<title>plate 1.1.4: drifting</title>" in svg

@@ -230,8 +230,8 @@ def store_live(
 · uptime {age(hb.uptime_s)}</p>
 <ul id="reasons">{reasons}</ul>
 <div class="cols"><div>{svg}
-<p class="muted">Plates: green working, red stuck/dead/saturated, amber noisy. Blue dots:
-people in a visit (label: visit id); grey: a track with no visit.</p></div>
+<p class="muted">Plates: green working, red stuck/dead/saturated, amber noisy or drifting.
+Blue dots: people in a visit (label: visit id); grey: a track with no visit.</p></div>
 <div><h2>Open visits</h2><table id="visits"><tr><th>visit</th><th>tracks</th>
 <th>opened (store s)</th><th>flag</th></tr>{visits or "<tr><td colspan='4'>none</td></tr>"}
 </table>

@@ -89,7 +89,7 @@ class EdgeCollector(Collector):
         by_kind: dict[str, int] = {}
         for kind in status.get("plate_faults", {}).values():
             by_kind[kind] = by_kind.get(kind, 0) + 1
-        for kind in ("stuck", "dead", "saturated", "noisy"):
+        for kind in ("stuck", "dead", "saturated", "noisy", "drifting"):
             plates.add_metric([kind], by_kind.get(kind, 0))
         yield plates
 

@@ -14,7 +14,7 @@ from typing import Any
 
 # Driver kinds whose data must keep flowing; gate readers are quiet between taps.
 STREAMING_KINDS = ("serial", "camera", "tracks")
-# Plate faults that make the store not ready (a noisy plate still weighs, badly).
+# Plate faults that make the store not ready (a noisy or drifting plate still weighs).
 BLOCKING_PLATE_FAULTS = ("stuck", "dead", "saturated")
 
 

@@ -3,8 +3,8 @@
 One :class:`ShelfEventDetector` watches one shelf. It is fed the :class:`PlateBlock` stream of
 that shelf (edge.shelf.decode) and returns :class:`ShelfEvent` (a stable weight change after a
 disturbance, with product candidates) and :class:`PlateFault` (a plate's channel went stuck,
-dead, saturated or noisy, or recovered). Pure and deterministic: output depends only on the
-blocks fed, in order; there is no clock but the sample times.
+dead, saturated, noisy or drifting, or recovered). Pure and deterministic: output depends only
+on the blocks fed, in order; there is no clock but the sample times.
 
 How it works (docs/shelf-events.md has the full story and the measured figures):
 
@@ -32,6 +32,10 @@ How it works (docs/shelf-events.md has the full story and the measured figures):
    live one) or ``stuck_quiet_samples`` (a channel never seen moving), readings at the ADC rail,
    a board-reported plate fault, or a plate that never settles raise a :class:`PlateFault`; the
    plate is ignored for events until it recovers, when the fault is cleared and it re-zeroes.
+7. **Drift.** A plate whose quiet baseline (movement attributed to shelf events and re-zeroing
+   excluded) moved by more than ``max(drift_abs_g, drift_capacity_frac * capacity)`` within
+   ``drift_window_samples`` raises a "drifting" fault: a degradation, not an outage; the plate
+   keeps weighing and producing events.
 """
 
 from __future__ import annotations
@@ -192,6 +196,28 @@ class DetectorParams:
     """Readings at the ADC rail for this long raise a "saturated" fault."""
     noisy_samples: int = 1800
     """A plate that does not settle for this long (30 s) raises a "noisy" fault."""
+    drift_abs_g: float = 10.0
+    """A plate whose quiet baseline moved by more than this (grams) within the drift window,
+    with no shelf event explaining it, raises a "drifting" fault ... Above ``dev_abs_g``: an
+    item lighter than the disturbance threshold is absorbed by the baseline as one step of at
+    most that much. Far above what the data show: the simulator's drift prior is N(0, 1.5) g/h
+    (0.25 g per 10 min at one sigma) and the real AiFi recording's quiet baseline wanders by
+    under a gram (docs/shelf-events.md)."""
+    drift_capacity_frac: float = 0.0005
+    """... or by this fraction of the plate's rated capacity (``capacity_g``), whichever is
+    larger: 0.05 % of full scale (10 g on a 20 kg cell) in 10 min is several times a load
+    cell's specified creep (typically 0.02-0.03 % FS over 30 min)."""
+    drift_window_samples: int = 36000
+    """Window of the drift test (10 min at 60 Hz)."""
+    drift_step_samples: int = 600
+    """The quiet baseline is sampled for the drift test every this many samples (10 s)."""
+    drift_settle_samples: int = 600
+    """After a plate re-zeroes (an event released, a fault cleared) the baseline's catching up
+    with the true level for this long (10 s, 5 baseline time constants) is the event's too:
+    a settled level estimated 0.5-0.8 g off would otherwise leak into the drift sum per event."""
+    drift_clear_frac: float = 0.5
+    """A drifting fault clears once the movement within the window is below this fraction of
+    the threshold (hysteresis: a plate at the limit does not flap)."""
     max_candidates: int = 5
     """Candidates kept per event (best first)."""
     min_likelihood: float = 0.001
@@ -243,7 +269,8 @@ class PlateFault:
     """A plate's channel became faulty (``active`` True) or recovered (False) at sample time
     ``t``. ``kind``: "stuck" (bit-identical readings), "dead" (the board reports it
     disconnected or timing out), "saturated" (at the ADC rail or reported so), "noisy" (never
-    settles)."""
+    settles), "drifting" (the quiet baseline walks away without shelf events; the plate still
+    weighs, so this one does not stop events)."""
 
     t: float
     gondola: int
@@ -283,6 +310,8 @@ def to_json(event: ShelfEvent) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 _FAULT_KINDS = ("stuck", "dead", "saturated", "noisy")
+# Degradations: raised and cleared like faults, but the plate keeps taking part in events.
+_DEGRADED_KINDS = ("drifting",)
 
 
 @dataclass(slots=True)
@@ -392,7 +421,20 @@ class ShelfEventDetector:
         self._holds: list[_Hold] = []
 
         # Faults.
-        self._fault = {kind: np.zeros(n_plates, bool) for kind in _FAULT_KINDS}
+        self._fault = {kind: np.zeros(n_plates, bool) for kind in _FAULT_KINDS + _DEGRADED_KINDS}
+        # Drift: baseline movement attributed to events and re-zeroing is summed in `_ev`, so
+        # `_b - _ev` moves only with the quiet exponential average. It is sampled every
+        # `drift_step_samples` into a ring covering `drift_window_samples`.
+        cap_g = np.array([pl.capacity_g for pl in cfg.plates], np.float64)
+        self._drift_thr = np.maximum(p.drift_abs_g, p.drift_capacity_frac * cap_g)
+        self._ev = np.zeros(n_plates, np.float64)
+        slots = max(1, p.drift_window_samples // max(1, p.drift_step_samples))
+        self._dq = np.zeros((slots, n_plates), np.float64)
+        self._dq_n = 0  # slots filled
+        self._dq_pos = 0  # next slot
+        self._drift_next_k = 0
+        self._pin_q = np.zeros(n_plates, np.float64)  # drift sum held while re-zeroing
+        self._pin_until = np.zeros(n_plates, np.int64)  # 0: not held
         self._last_row = np.full(n_plates, np.nan)
         self._run = np.zeros(n_plates, np.int64)  # samples since the value last changed
         self._moved_blocks = np.zeros(n_plates, np.int64)
@@ -553,6 +595,7 @@ class ShelfEventDetector:
     def _start(self, x: FloatArray) -> None:
         self._started = True
         self._b = x.mean(axis=0).astype(np.float64)
+        self._ev = self._b.copy()
         self._last_row = x[0].copy()
 
     def _push(self, x: FloatArray, t: FloatArray) -> None:
@@ -798,7 +841,10 @@ class ShelfEventDetector:
         for i in plates:
             if self._inv[i]:
                 self._inv[i] = False
+                self._ev[i] += self._level[i] - self._b[i]  # moved by the event, not drift
                 self._b[i] = self._level[i]
+                self._pin_q[i] = self._b[i] - self._ev[i]
+                self._pin_until[i] = self._k + self.params.drift_settle_samples
                 self._settled[i] = False
                 self._stable_from[i] = -1
         self._n_inv = int(self._inv.sum())
@@ -1049,7 +1095,10 @@ class ShelfEventDetector:
         recovered = was & ~self._faulted
         if recovered.any():
             # Back: re-zero at the current reading (the next quiet blocks refine it).
+            self._ev = np.where(recovered, self._ev + (self._last_row - self._b), self._ev)
             self._b = np.where(recovered, self._last_row, self._b)
+            self._pin_q = np.where(recovered, self._b - self._ev, self._pin_q)
+            self._pin_until[recovered] = self._k + self.params.drift_settle_samples
         self._update_thresholds()
         # A product whose plates are partly faulted shows only part of its weight.
         if self._pid:
@@ -1141,4 +1190,49 @@ class ShelfEventDetector:
                 if calm.any():
                     self._last_row = recent[-1]
                     out += self._set_faults("noisy", calm, False, t, "readings settled")
+        held = self._pin_until > 0
+        if held.any():
+            # Re-zeroing plates: the baseline's catching up is not drift (see _release).
+            self._ev = np.where(held, self._b - self._pin_q, self._ev)
+            self._pin_until[held & (self._k >= self._pin_until)] = 0
+        if self._k >= self._drift_next_k:
+            self._drift_next_k = self._k + p.drift_step_samples
+            out += self._drift(t)
+        return out
+
+    def _drift(self, t: float) -> list[ShelfEvent | PlateFault]:
+        """Has a plate's quiet baseline walked away within the drift window?"""
+        p = self.params
+        q = self._b - self._ev  # quiet movement only (events and re-zeroing excluded)
+        # A faulted plate's readings say nothing about its zero: its window restarts.
+        faulted = self._faulted
+        if self._dq_n and faulted.any():
+            self._dq[: self._dq_n, faulted] = q[faulted]
+        if self._dq_n:
+            hist = self._dq[: self._dq_n]
+            moved = np.abs(q[None, :] - hist).max(axis=0)
+        else:
+            moved = np.zeros(self.n_plates)
+        self._dq[self._dq_pos] = q
+        self._dq_pos = (self._dq_pos + 1) % self._dq.shape[0]
+        self._dq_n = min(self._dq_n + 1, self._dq.shape[0])
+        out: list[ShelfEvent | PlateFault] = []
+        flags = self._fault["drifting"]
+        raise_ = (moved > self._drift_thr) & ~faulted & ~flags
+        for i in np.flatnonzero(raise_).tolist():
+            mask = np.zeros(self.n_plates, bool)
+            mask[i] = True
+            out += self._set_faults(
+                "drifting",
+                mask,
+                True,
+                t,
+                f"quiet baseline moved {moved[i]:.1f} g within {p.drift_window_samples} samples "
+                f"with no shelf event explaining it (limit {self._drift_thr[i]:.1f} g)",
+            )
+        calm = flags & (moved <= p.drift_clear_frac * self._drift_thr)
+        if calm.any():
+            out += self._set_faults(
+                "drifting", calm, False, t, "quiet baseline steady within the drift window"
+            )
         return out
