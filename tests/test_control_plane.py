@@ -467,6 +467,10 @@ def test_cli_end_to_end(server: ControlServer, tmp_path: Path) -> None:
     assert out.exit_code == 0 and "store-2" in out.output
     out = cli(server, "price-book", "list", "--json")
     assert [p["price_book"]["version"] for p in json.loads(out.output)] == [1]
+    out = cli(server, "price-book", "list")
+    assert out.exit_code == 0 and "price books" in out.output and STORE in out.output
+    out = cli(server, "planogram", "list")
+    assert out.exit_code == 0 and "planograms" in out.output
     # User errors: `error: ...` and exit 1, no traceback.
     out = cli(server, "receipt", "nope")
     assert out.exit_code == 1 and "error: NOT_FOUND: receipt 'nope' not found" in out.output

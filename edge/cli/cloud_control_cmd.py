@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -413,23 +413,13 @@ def price_book_list(
 
     with _client(target, token_env, ca) as c:
         resp = c.ListPriceBooks(control_pb2.ListConfigsRequest(store_ids=store))
-    if as_json:
-        _print_json([plain(p) for p in resp.price_books])
-        return
-    table = Table(title="price books")
-    for col in ("store", "version", "effective from (UTC)", "currency", "products", "pushed (UTC)"):
-        table.add_column(col)
-    for p in resp.price_books:
-        b = p.price_book
-        table.add_row(
-            p.store_id,
-            str(b.version),
-            _time(b.effective_from_unix_ns),
-            b.currency,
-            str(len(b.prices)),
-            _time(p.created_unix_ns),
-        )
-    out.print(table)
+    _print_configs(
+        resp.price_books,
+        "price books",
+        ("currency", "products"),
+        lambda p: (p.price_book, (p.price_book.currency, str(len(p.price_book.prices)))),
+        as_json,
+    )
 
 
 @plano_app.command("list")
@@ -445,20 +435,37 @@ def planogram_list(
 
     with _client(target, token_env, ca) as c:
         resp = c.ListPlanograms(control_pb2.ListConfigsRequest(store_ids=store))
+    _print_configs(
+        resp.planograms,
+        "planograms",
+        ("products", "entries"),
+        lambda p: (p.planogram, (str(len(p.planogram.products)), str(len(p.planogram.entries)))),
+        as_json,
+    )
+
+
+def _print_configs(
+    items: Any,
+    title: str,
+    columns: tuple[str, ...],
+    describe: Callable[[Any], tuple[Any, tuple[str, ...]]],
+    as_json: bool,
+) -> None:
+    """A price-book or planogram listing: store, version, start and push times around the
+    `columns` that `describe(item)` (the config and its cells) gives."""
     if as_json:
-        _print_json([plain(p) for p in resp.planograms])
+        _print_json([plain(p) for p in items])
         return
-    table = Table(title="planograms")
-    for col in ("store", "version", "effective from (UTC)", "products", "entries", "pushed (UTC)"):
+    table = Table(title=title)
+    for col in ("store", "version", "effective from (UTC)", *columns, "pushed (UTC)"):
         table.add_column(col)
-    for p in resp.planograms:
-        g = p.planogram
+    for p in items:
+        config, cells = describe(p)
         table.add_row(
             p.store_id,
-            str(g.version),
-            _time(g.effective_from_unix_ns),
-            str(len(g.products)),
-            str(len(g.entries)),
+            str(config.version),
+            _time(config.effective_from_unix_ns),
+            *cells,
             _time(p.created_unix_ns),
         )
     out.print(table)
