@@ -329,6 +329,25 @@ def load_json_row(
     return obj
 
 
+def _timed_rows(path: Path, keys: tuple[str, ...]) -> Iterator[tuple[int, list[Any]]]:
+    """The JSON-lines rows of `path` as (line number, the values of `keys`), checking that every
+    key is there and that `keys[0]`, the time, is a number that never goes back."""
+    last_t = -math.inf
+    for lineno, line in _lines(path):
+        obj = load_json_row(path, lineno, line)
+        try:
+            values = [obj[k] for k in keys]
+        except KeyError as exc:
+            raise SessionError(path, f"missing key {exc}", line=lineno) from None
+        t = values[0]
+        if not _is_number(t):
+            raise SessionError(path, f"t must be a number, got {json.dumps(t)}", line=lineno)
+        if t < last_t:
+            raise SessionError(path, f"t {t} is before the previous row's {last_t}", line=lineno)
+        last_t = t
+        yield lineno, values
+
+
 def _is_number(value: Any) -> bool:
     return type(value) in _NUMBER and math.isfinite(value)
 
@@ -592,26 +611,9 @@ class Session:
             return []
         path = self.path / streams[0].path
         result: list[Read] = []
-        last_t = -math.inf
-        for lineno, line in _lines(path):
-            obj = load_json_row(path, lineno, line)
-            try:
-                t, reader, kind, uid, event = (
-                    obj["t"],
-                    obj["reader"],
-                    obj["kind"],
-                    obj["uid"],
-                    obj["event"],
-                )
-            except KeyError as exc:
-                raise SessionError(path, f"missing key {exc}", line=lineno) from None
-            if not _is_number(t):
-                raise SessionError(path, f"t must be a number, got {json.dumps(t)}", line=lineno)
-            if t < last_t:
-                raise SessionError(
-                    path, f"t {t} is before the previous row's {last_t}", line=lineno
-                )
-            last_t = t
+        for lineno, (t, reader, kind, uid, event) in _timed_rows(
+            path, ("t", "reader", "kind", "uid", "event")
+        ):
             if not isinstance(reader, str) or not isinstance(uid, str):
                 raise SessionError(path, "reader and uid must be strings", line=lineno)
             if kind not in READ_KINDS:
@@ -631,26 +633,9 @@ class Session:
             return []
         path = self.path / streams[0].path
         result: list[ConfigPush] = []
-        last_t = -math.inf
-        for lineno, line in _lines(path):
-            obj = load_json_row(path, lineno, line)
-            try:
-                t, kind, version, effective, payload = (
-                    obj["t"],
-                    obj["kind"],
-                    obj["version"],
-                    obj["effective_from_unix_ns"],
-                    obj["payload"],
-                )
-            except KeyError as exc:
-                raise SessionError(path, f"missing key {exc}", line=lineno) from None
-            if not _is_number(t):
-                raise SessionError(path, f"t must be a number, got {json.dumps(t)}", line=lineno)
-            if t < last_t:
-                raise SessionError(
-                    path, f"t {t} is before the previous row's {last_t}", line=lineno
-                )
-            last_t = t
+        for lineno, (t, kind, version, effective, payload) in _timed_rows(
+            path, ("t", "kind", "version", "effective_from_unix_ns", "payload")
+        ):
             if kind not in PUSH_KINDS:
                 raise SessionError(
                     path, f"kind must be one of {', '.join(PUSH_KINDS)}, got {kind!r}", line=lineno
