@@ -10,6 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -402,19 +403,33 @@ def _readyz(port: int) -> tuple[int, dict]:
 
 
 @needs_chromium
-@pytest.mark.slow
-def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
-    tmp_path: Path, browser: object, pcscd: object
-) -> None:
-    """A simulated store plays live into pty ports and virtual cards; `walkout edge run` with its
-    cloud link sends heartbeats (every 1 s) through a real mosquitto to a real ingest worker; the
-    dashboard's store page in Chromium shows the plate frozen by the simulator as stuck within
-    seconds of the edge flagging it, and the edge's /readyz turns 503 naming the plate."""
+@dataclass
+class LiveStore:
+    """A simulated store playing live into `walkout edge run`, whose heartbeats reach the
+    dashboard through a real mosquitto and ingest worker; `tab` is logged out."""
+
+    player: object
+    tab: Tab
+    store_id: str
+    health_port: int
+
+
+@contextmanager
+def live_store(
+    tmp_path: Path,
+    browser: object,
+    *,
+    cameras: object = None,
+    only_camera: str | None = None,
+    edge_args: tuple[str, ...] = (),
+) -> Iterator[LiveStore]:
+    """Generate one-shopper seed 1 (with `cameras`: sim.render.video.CameraOptions), start the
+    broker, ingest, the dashboard, the edge (1 s heartbeats) and the player thread (40 s); stop
+    them all, in reverse, whatever the test does."""
     import socket
     import subprocess
     import sys
     import threading
-    import time
 
     from cloud.broker import find_mosquitto, start_mosquitto
     from cloud.ingest import IngestSettings, IngestWorker
@@ -424,13 +439,15 @@ def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
 
     if find_mosquitto() is None:
         pytest.skip("mosquitto is not installed")
+    generate_session("one-shopper", 1, tmp_path / "session", cameras=cameras)
     broker = start_mosquitto(tmp_path / "mosquitto")
     engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
     worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
     worker.start()
-    generate_session("one-shopper", 1, tmp_path / "session")
     player = LivePlayer(tmp_path / "session", tmp_path / "if")
     data = yaml.safe_load(player.config_path.read_text())
+    if only_camera is not None:
+        data["cameras"] = [c for c in data["cameras"] if c["id"] == only_camera]
     data["cloud"] = {
         "enabled": True,
         "mqtt": {"host": "127.0.0.1", "port": broker.port},
@@ -455,7 +472,7 @@ def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
     edge = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("walkout")),
-            *("edge", "run", "--config", str(config), "--no-cameras"),
+            *("edge", "run", "--config", str(config), *edge_args),
             *("--data-dir", str(tmp_path / "data"), "--health-port", str(health)),
         ],
         stdout=log,
@@ -463,11 +480,38 @@ def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
     )
     stop = threading.Event()
     thread = threading.Thread(target=lambda: player.play(stop=stop, until_s=40.0))
-    target = "1.1.1"
     t = Tab(browser, Site(f"http://127.0.0.1:{port}", engine, [0.0], settings))
     try:
         assert player.wait_for_client(60), (tmp_path / "edge.log").read_text()
         thread.start()
+        yield LiveStore(player, t, store_id, health)
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join(10)
+        edge.terminate()
+        edge.wait(30)
+        player.close()
+        t.close()
+        running.stop()
+        worker.stop()
+        broker.stop()
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
+    tmp_path: Path, browser: object, pcscd: object
+) -> None:
+    """A simulated store plays live into pty ports and virtual cards; `walkout edge run` with its
+    cloud link sends heartbeats (every 1 s) through a real mosquitto to a real ingest worker; the
+    dashboard's store page in Chromium shows the plate frozen by the simulator as stuck within
+    seconds of the edge flagging it, and the edge's /readyz turns 503 naming the plate."""
+    import time
+
+    target = "1.1.1"
+    with live_store(tmp_path, browser, edge_args=("--no-cameras",)) as live:
+        player, t, store_id, health = live.player, live.tab, live.store_id, live.health_port
         t.login("alice")
         t.go(f"/stores/{store_id}")
         plate = t.page.locator(f"svg [data-plate='{target}']")
@@ -486,18 +530,6 @@ def test_frozen_plate_in_a_live_store_reaches_the_dashboard_and_readyz(
         code, body = _readyz(health)
         t.page.screenshot(path=str(ARTIFACTS / "live-frozen-plate.png"), full_page=True)
         assert "plate 1.1.1: stuck" in t.page.locator("#reasons").inner_text()
-    finally:
-        stop.set()
-        if thread.is_alive():
-            thread.join(10)
-        edge.terminate()
-        edge.wait(30)
-        player.close()
-        t.close()
-        running.stop()
-        worker.stop()
-        broker.stop()
-        engine.dispose()
     print(f"frozen plate on the dashboard {shown_after:.2f} s after the freeze")
     # The edge needs 5 s of identical readings; then 1 s heartbeats and 1.5 s page refreshes.
     assert shown_after <= 12.0
@@ -589,73 +621,16 @@ def test_stopped_camera_in_a_live_store_reaches_the_dashboard_and_readyz(
     come from the track socket, so no detector runs), `walkout edge run` reads it with its
     OpenCV driver; `stop-camera` hangs the stream (connection open, no frames) and the store page
     shows cam-1 faulted within seconds while /readyz answers 503 naming it."""
-    import socket
-    import subprocess
-    import sys
-    import threading
     import time
 
-    from cloud.broker import find_mosquitto, start_mosquitto
-    from cloud.ingest import IngestSettings, IngestWorker
-    from edge.link.mqtt import BrokerAddress
-    from sim.generate import generate_session
-    from sim.live.player import LivePlayer
     from sim.render.video import CameraOptions
 
-    if find_mosquitto() is None:
-        pytest.skip("mosquitto is not installed")
     camera = "cam-1"
-    generate_session(
-        "one-shopper",
-        1,
-        tmp_path / "session",
-        cameras=CameraOptions(fps=5.0, image_size=(160, 120), drop_rate=0.0, only=(camera,)),
-    )
-    broker = start_mosquitto(tmp_path / "mosquitto")
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
-    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
-    worker.start()
-    player = LivePlayer(tmp_path / "session", tmp_path / "if")
-    assert player.cameras is not None and set(player.cameras.feeds) == {camera}
-    data = yaml.safe_load(player.config_path.read_text())
-    data["cameras"] = [c for c in data["cameras"] if c["id"] == camera]
-    data["cloud"] = {
-        "enabled": True,
-        "mqtt": {"host": "127.0.0.1", "port": broker.port},
-        "heartbeat_interval_s": 1.0,
-    }
-    store_id = data["store"]["id"]
-    config = tmp_path / "if" / "store-cloud.yaml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
-    configs = tmp_path / "stores"
-    configs.mkdir()
-    (configs / f"{store_id}.yaml").write_text(config.read_text())
-    users = {"alice": User("alice", "admin", frozenset(), hash_password(PASSWORDS["alice"]))}
-    settings = DashboardSettings(
-        users=users, signer=SessionSigner(b"live-secret"), store_configs=configs
-    )
-    running = run_app(make_app(engine, settings), "127.0.0.1", 0)
-    port = running.server.servers[0].sockets[0].getsockname()[1]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        health = int(s.getsockname()[1])
-    log = (tmp_path / "edge.log").open("wb")
-    edge = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("walkout")),
-            *("edge", "run", "--config", str(config)),
-            *("--data-dir", str(tmp_path / "data"), "--health-port", str(health)),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: player.play(stop=stop, until_s=40.0))
-    t = Tab(browser, Site(f"http://127.0.0.1:{port}", engine, [0.0], settings))
+    options = CameraOptions(fps=5.0, image_size=(160, 120), drop_rate=0.0, only=(camera,))
     row = f"#sensors tr[data-sensor='{camera}']"
-    try:
-        assert player.wait_for_client(60), (tmp_path / "edge.log").read_text()
-        thread.start()
+    with live_store(tmp_path, browser, cameras=options, only_camera=camera) as live:
+        player, t, store_id, health = live.player, live.tab, live.store_id, live.health_port
+        assert player.cameras is not None and set(player.cameras.feeds) == {camera}
         t.login("alice")
         t.go(f"/stores/{store_id}")
         t.page.wait_for_selector(f"{row}[data-state='ok']", state="attached", timeout=20_000)
@@ -670,18 +645,6 @@ def test_stopped_camera_in_a_live_store_reaches_the_dashboard_and_readyz(
         code, body = _readyz(health)
         t.page.screenshot(path=str(ARTIFACTS / "live-stopped-camera.png"), full_page=True)
         reasons = t.page.locator("#reasons").inner_text()
-    finally:
-        stop.set()
-        if thread.is_alive():
-            thread.join(10)
-        edge.terminate()
-        edge.wait(30)
-        player.close()
-        t.close()
-        running.stop()
-        worker.stop()
-        broker.stop()
-        engine.dispose()
     print(f"stopped camera on the dashboard {shown_after:.2f} s after the stop")
     # The edge calls a camera silent after 2 s; then 1 s heartbeats and 1.5 s page refreshes.
     assert shown_after <= 10.0
