@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import DecodeError
 from walkout.v1 import config_pb2
 
-from edge.push.prices import PriceBookInForce
+from edge.push.prices import PriceBookInForce, newest_effective
 
 log = logging.getLogger("walkout.push")
 
@@ -148,8 +148,7 @@ class ConfigStore:
 
         The link's view, for tools and tests: the core never reads it, it prices receipts from
         the books it took as inputs (edge/push/prices.py)."""
-        effective = [b for b in self.price_books if b.effective_from_unix_ns <= unix_ns]
-        return max(effective, key=lambda b: b.version) if effective else None
+        return newest_effective(self.price_books, unix_ns)
 
 
 # Checks a verified payload against the store before it is persisted (raises BundleRejected).

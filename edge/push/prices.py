@@ -22,7 +22,13 @@ from walkout.v1 import config_pb2
 
 log = logging.getLogger("walkout.push.prices")
 
-__all__ = ["PriceBookInForce", "PriceBookRejected", "PriceBooks", "price_book_in_force"]
+__all__ = [
+    "PriceBookInForce",
+    "PriceBookRejected",
+    "PriceBooks",
+    "newest_effective",
+    "price_book_in_force",
+]
 
 
 class PriceBookRejected(ValueError):
@@ -84,5 +90,11 @@ class PriceBooks:
 
     def at(self, unix_ns: int) -> PriceBookInForce | None:
         """The newest book already effective at `unix_ns` (None: the config's prices)."""
-        effective = [b for b in self.books if b.effective_from_unix_ns <= unix_ns]
-        return effective[-1] if effective else None
+        return newest_effective(self.books, unix_ns)
+
+
+def newest_effective(books: list[PriceBookInForce], unix_ns: int) -> PriceBookInForce | None:
+    """Of `books` (sorted by version), the newest already effective at `unix_ns`; None if none
+    is (the store config's prices apply)."""
+    effective = [b for b in books if b.effective_from_unix_ns <= unix_ns]
+    return effective[-1] if effective else None
