@@ -107,6 +107,27 @@ def test_pick_attribution(name, people, visit, review):
     assert decision.evidence["shelf_event_id"] == "se-test"
 
 
+def test_the_hand_in_the_shelf_while_the_weight_changed_beats_one_that_came_later():
+    # Both hands reach the same plate, but shopper 2's only after the weight settled (10.8 s):
+    # a neighbour reaching next, not the taker. A flat time window nearly calls it a tie (the
+    # taker's extra frames alone keep it just above).
+    taker = [(t, [shopper(1, PLATE, hand=True)]) for t in (9.8, 10.0, 10.2, 10.4, 10.6, 10.8)]
+    late = [(t, [shopper(2, PLATE, hand=t >= 11.0)]) for t in (10.8, 11.0, 11.2)]
+    by_time: dict[float, list[tuple]] = {}
+    for t, people in taker + late:
+        by_time.setdefault(t, []).extend(people)
+    tracks, manager = world(sorted(by_time.items()), {1: "v1", 2: "v2"})
+    decision = Fusion(LAYOUT).decide(event(-WEIGHT), tracks, manager, {})
+    assert decision.visit_id == "v1"
+    assert decision.review_reason is None
+    assert decision.evidence["visit_confidence"] > 0.75
+    flat = Fusion(LAYOUT, FusionParams(time_scale_s=1e9)).decide(
+        event(-WEIGHT), tracks, manager, {}
+    )
+    assert flat.evidence["visit_confidence"] < 0.65
+    assert flat.review_reason is not None
+
+
 def test_nobody_near_is_not_attributed():
     far = [(7, 0.5, 0.5, ())]
     tracks, manager = world(frames(far), {7: "v7"})

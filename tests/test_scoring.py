@@ -103,9 +103,15 @@ def rreceipt(
 
 
 def shelf_event(
-    eid: str, t0: float, t1: float, delta: float, g: int = 1, s: int = 1
+    eid: str,
+    t0: float,
+    t1: float,
+    delta: float,
+    g: int = 1,
+    s: int = 1,
+    plates: tuple[int, ...] = (),
 ) -> RunShelfEvent:
-    return RunShelfEvent(eid, t0, t1, g, s, delta, t1)
+    return RunShelfEvent(eid, t0, t1, g, s, delta, t1, plates)
 
 
 def cart(t: float, vid: str, product: str, eid: str | None, added: bool = True) -> RunCartLine:
@@ -389,6 +395,23 @@ def test_greedy_matching_takes_the_closest_event_first() -> None:
     assert not match.merged
 
 
+def test_matching_prefers_the_event_on_the_actions_own_plates() -> None:
+    # Two shoppers at one shelf at once: the closer timing alone would swap the pairs.
+    actions = [
+        action("a", 1, t=10.0, plates=("1.1.2",)),
+        action("b", 2, t=10.3, plates=("1.1.9",)),
+    ]
+    events = [
+        shelf_event("on-9", 10.0, 11.5, -100, plates=(9,)),
+        shelf_event("on-2", 10.3, 11.8, -100, plates=(2, 3)),
+    ]
+    match = match_shelf_events(actions, events)
+    assert match.action_event == {0: 1, 1: 0}
+    # An event that does not name its plates is matched on timing alone.
+    unnamed = [shelf_event("x", 10.3, 11.8, -100), shelf_event("y", 10.0, 11.5, -100)]
+    assert match_shelf_events(actions, unnamed).action_event == {0: 1, 1: 0}
+
+
 def test_association_accuracy_and_cart_line_latency() -> None:
     truth = GroundTruth(
         visits=(visit("a", 1), visit("b", 2), visit("m", 3, group_of="b")),
@@ -618,8 +641,8 @@ EVENT_ROWS = [
         "t_detected": 6.2,
         "gondola": 1,
         "shelf": 1,
-        "plates": ["1.1.1"],
-        "plate_deltas": {"1.1.1": -88.0},
+        "plates": [1],
+        "plate_deltas": [-88.0],
         "delta_grams": -88.0,
         "candidates": [],
     },
@@ -652,7 +675,7 @@ def test_read_run(tmp_path: Path) -> None:
     (receipt,) = run.receipts
     assert receipt.lines == {"P0001": 3} and receipt.card_uid == "04AA"
     assert receipt.settled_t == 20.5 and receipt.needs_review is False
-    assert run.shelf_events == (RunShelfEvent("se-1", 5.0, 6.0, 1, 1, -88.0, 6.2),)
+    assert run.shelf_events == (RunShelfEvent("se-1", 5.0, 6.0, 1, 1, -88.0, 6.2, (1,)),)
     assert run.cart_lines == (RunCartLine(6.3, "v1", "P0001", 2, "se-1", True),)
 
 
@@ -687,6 +710,11 @@ def test_read_run(tmp_path: Path) -> None:
             "events.jsonl",
             json.dumps(EVENT_ROWS[0]) + "\n" + json.dumps({**EVENT_ROWS[2], "t": None}) + "\n",
             "events.jsonl, line 2: key 't' must be a finite number",
+        ),
+        (
+            "events.jsonl",
+            json.dumps({**EVENT_ROWS[1], "plates": ["1.1.1"]}) + "\n",
+            "key 'plates' must be a list of plate numbers",
         ),
         (
             "events.jsonl",

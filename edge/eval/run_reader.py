@@ -69,6 +69,7 @@ class RunShelfEvent:
     shelf: int
     delta_grams: float
     t: float
+    plates: tuple[int, ...] = ()  # plate numbers on the shelf; () when the run did not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +220,7 @@ def parse_events(path: Path, lines: Iterator[str]) -> tuple[list[RunShelfEvent],
                     shelf=row.int_("shelf", minimum=1),
                     delta_grams=delta,
                     t=t,
+                    plates=_plate_numbers(row),
                 )
             )
         elif kind in ("cart_line_added", "cart_line_removed"):
@@ -235,6 +237,17 @@ def parse_events(path: Path, lines: Iterator[str]) -> tuple[list[RunShelfEvent],
                 )
             )
     return shelf_events, cart_lines
+
+
+def _plate_numbers(row: _Row) -> tuple[int, ...]:
+    plates = row.raw("plates", optional=True)
+    if plates is None:
+        return ()
+    if not isinstance(plates, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) for p in plates
+    ):
+        raise row.fail("plates", f"must be a list of plate numbers (value: {plates!r})")
+    return tuple(plates)
 
 
 # --- files ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ __all__ = [
     "BUCKETS",
     "MATCH_AFTER_S",
     "MATCH_BEFORE_S",
+    "PLATE_MISS_COST_S",
     "REACH_M",
     "ShelfMatch",
     "StoreFacts",
@@ -51,6 +52,9 @@ VERSION = 1
 REACH_M = 1.2  # a body this close to a plate's front edge could have reached into it
 MATCH_BEFORE_S = 0.5  # a shelf event may start this long before the hand went in ...
 MATCH_AFTER_S = 1.0  # ... and end this long after the plates settled
+# A candidate event on none of the action's plates costs this much more (in seconds of timing
+# difference): two shoppers at one shelf at once each match the event on their own plates.
+PLATE_MISS_COST_S = 5.0
 BUCKETS = ("1", "2", "3", "4+")
 # AutoCheckout 2020 competition winner's F1 by shoppers at one shelf: the public reference.
 ANCHORS: dict[str, float | None] = {"1": 0.95, "2": 0.83, "3": 0.64, "4+": None}
@@ -167,6 +171,15 @@ def _shelves_of(plates: Iterable[str]) -> set[tuple[int, int]]:
         if len(parts) == 3 and all(p.isdigit() for p in parts):
             shelves.add((int(parts[0]), int(parts[1])))
     return shelves
+
+
+def _plates_by_shelf(plates: Iterable[str]) -> dict[tuple[int, int], set[int]]:
+    result: dict[tuple[int, int], set[int]] = {}
+    for ref in plates:
+        parts = ref.split(".")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            result.setdefault((int(parts[0]), int(parts[1])), set()).add(int(parts[2]))
+    return result
 
 
 def _is_shelf_action(action: TruthAction) -> bool:
@@ -291,7 +304,8 @@ def match_shelf_events(
     An event is a candidate for an action if [event.t_start, event.t_end] overlaps
     [action.t_start - before_s, action.t_settled + after_s]. Pass 1, one-to-one: actions in
     order of t_start each take the closest unused candidate (|start difference| + |end
-    difference vs t_settled|, then event order). Pass 2: an action still unmatched joins the
+    difference vs t_settled|, plus `PLATE_MISS_COST_S` when the event names its plates and
+    none is one of the action's, then event order). Pass 2: an action still unmatched joins the
     closest candidate that pass 1 already took, and counts as merged.
     """
     by_shelf: dict[tuple[int, int], list[int]] = {}
@@ -303,11 +317,14 @@ def match_shelf_events(
             continue
         lo, hi = action.t_start - before_s, action.t_settled + after_s
         found: list[tuple[float, int]] = []
+        own = _plates_by_shelf(action.plates)
         for shelf in _shelves_of(action.plates):
             for j in by_shelf.get(shelf, ()):
                 ev = events[j]
                 if ev.t_start <= hi and ev.t_end >= lo:
                     cost = abs(ev.t_start - action.t_start) + abs(ev.t_end - action.t_settled)
+                    if ev.plates and not own.get(shelf, set()) & set(ev.plates):
+                        cost += PLATE_MISS_COST_S
                     found.append((cost, j))
         candidates[i] = sorted(found)
     order = sorted(candidates, key=lambda i: (actions[i].t_start, i))

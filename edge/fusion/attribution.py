@@ -30,6 +30,14 @@ class FusionParams:
     height_tolerance_m: float = 0.2  # shelves are ~0.4 m apart: half of that tells them apart
     lead_s: float = 1.0  # look this long before the disturbance started (hands go in first)
     lag_s: float = 0.4
+    # The taker's hand is in the shelf while its weight changes: a hand seen at the plates before
+    # the disturbance began (more than `core_lead_s`) or after it settled counts less, falling to
+    # 1/e `time_scale_s` outside that core. A neighbour reaching for the next plate a moment
+    # later is then told apart from the taker. A huge scale restores the flat window. On seeds
+    # 0-2 of every scenario, 0.3 s took the review rate from 5.2 % to 4.4 % of visits with
+    # perfect tracks and from 8.5 % to 6.9 % with realistic ones, F1 +0.1 point (0.6 s: alike).
+    core_lead_s: float = 0.2
+    time_scale_s: float = 0.3
     min_score: float = 0.02  # below this nobody was near: the event is not attributed
     review_confidence: float = 0.6  # a decision less confident than this flags the visit
     # A visit's confidence is its share of score**share_power. Scores near a tie still pick the
@@ -81,6 +89,7 @@ class Fusion:
         a, b = self.front_segment(event.gondola, event.shelf, list(event.plates))
         height = self.layout.shelves[(event.gondola, event.shelf)].height_m
         t0, t1 = event.t_start - p.lead_s, event.t_end + p.lag_s
+        core0, core1 = event.t_start - p.core_lead_s, event.t_end
         result: dict[str, dict[str, Any]] = {}
         for history in tracks.recent():
             visit = visits.visit_of_track(history.track_id)
@@ -90,22 +99,23 @@ class Fusion:
                 continue
             best_hand = math.inf
             best_body = math.inf
+            hand_score = 0.0
             hand_frames = 0
             close_frames = 0
             for point in history.window(t0, t1):
                 best_body = min(best_body, distance_to_segment(point.x, point.y, a, b))
+                outside = max(core0 - point.t, point.t - core1, 0.0)
+                in_time = math.exp(-((outside / p.time_scale_s) ** 2))
                 for hx, hy, hz in point.hands:
                     if abs(hz - height) > p.height_tolerance_m:
                         continue
                     d = distance_to_segment(hx, hy, a, b)
                     best_hand = min(best_hand, d)
+                    hand_score = max(hand_score, math.exp(-((d / p.hand_scale_m) ** 2)) * in_time)
                     if d < 2 * p.hand_scale_m:
                         hand_frames += 1
                     if d <= p.shared_grab_hand_m:
                         close_frames += 1
-            hand_score = (
-                math.exp(-((best_hand / p.hand_scale_m) ** 2)) if best_hand < math.inf else 0.0
-            )
             body_score = (
                 p.body_weight * math.exp(-((best_body / p.body_scale_m) ** 2))
                 if best_body < math.inf
