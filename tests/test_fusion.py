@@ -332,3 +332,18 @@ def test_near_ties_are_sharpened_but_an_exact_tie_is_still_reviewed() -> None:
     )
     tie = Fusion(LAYOUT).decide(event(-WEIGHT), tie_tracks, tie_manager, {})
     assert tie.review_reason == "ambiguous shopper"
+
+
+def test_a_tapper_read_just_outside_the_zone_still_gets_their_tap() -> None:
+    # Track 2 arrives the usual 0.3 s before the tap but its position reads 5 cm outside the
+    # zone's edge (position error); track 3 appears inside just at the tap. The tap is 2's.
+    x0, x1, y0, y1 = _entry_layout()
+    y = y0 + 0.5 * (y1 - y0)
+    script: list[tuple] = [(0.9, [(1, x0 + 0.2 * (x1 - x0), y, ())]), (1.2, "tap", "AAAA")]
+    outside = (2, x1 + 0.05, y, ())
+    script += [(3.0, [outside]), (3.1, [outside]), (3.2, [outside])]
+    script += [(3.3, [outside, (3, (x0 + x1) / 2, y, ())]), (3.3, "tap", "BBBB")]
+    tracks, manager = TrackStore(), VisitManager(LAYOUT)
+    _drive(manager, tracks, script)
+    claimed = {v.card_uid: min(v.track_ids) for v in manager.visits.values() if v.track_ids}
+    assert claimed["BBBB"] == 2

@@ -121,3 +121,46 @@ def test_repair_is_deterministic() -> None:
     _, first = run(frames)
     _, second = run(frames)
     assert first == second
+
+
+def arrival(swap: bool, *, newcomer_at: tuple[float, float] = (1.3, 0.5)):
+    """Shopper a stands at the gate (1.0, 0.5); at 1.0 s shopper b arrives next to them. With
+    `swap`, the tracker gives a's id 1 to b and the new id 2 to a."""
+    frames = []
+    for k in range(30):
+        t = round(0.1 * k, 2)
+        people = [(1, 1.0, 0.5, ())]
+        if t >= 1.0:
+            people = (
+                [(1, *newcomer_at, ()), (2, 1.0, 0.5, ())]
+                if swap
+                else [*people, (2, *newcomer_at, ())]
+            )
+        frames.append((t, people))
+    return frames
+
+
+def test_an_id_handed_to_a_newcomer_goes_back_to_who_was_there() -> None:
+    repair, seen = run(arrival(swap=True))
+    assert repair.repaired == 1
+    # Output id 1 stays on shopper a; the newcomer comes out under a new id.
+    assert seen[-1] == {1: (1.0, 0.5), 2: (1.3, 0.5)}
+    assert repair.repairs[-1][0] == 1.0
+
+
+def test_a_newcomer_without_a_jump_changes_nothing() -> None:
+    repair, seen = run(arrival(swap=False))
+    assert repair.repaired == 0
+    assert seen[-1] == {1: (1.0, 0.5), 2: (1.3, 0.5)}
+
+
+def test_a_jump_with_a_newcomer_elsewhere_is_not_a_swap() -> None:
+    # Id 1 jumps onto the newcomer, but the new id 2 appears far from where 1 was: a bad
+    # detection, not an exchange.
+    frames = []
+    for k in range(30):
+        t = round(0.1 * k, 2)
+        people = [(1, 1.0, 0.5, ())] if t < 1.0 else [(1, 1.3, 0.5, ()), (2, 3.0, 2.0, ())]
+        frames.append((t, people))
+    repair, _ = run(frames)
+    assert repair.repaired == 0

@@ -79,8 +79,10 @@ class SwapRepair:
                 miss = math.hypot(x - pred[0], y - pred[1])
                 if miss > p.jump_m:
                     jumped.append((track_id, (x, y), pred, miss))
-        if len(jumped) >= 2:
-            self._repair(t, jumped)
+        paired = self._repair(t, jumped) if len(jumped) >= 2 else set()
+        unpaired = [j for j in jumped if j[0] not in paired]
+        if unpaired:
+            self._repair_with_newborn(t, unpaired, people)
         out: list[Person] = []
         for track_id, x, y, hands in people:
             track = self.tracks.get(track_id)
@@ -94,8 +96,9 @@ class SwapRepair:
 
     def _repair(
         self, t: float, jumped: list[tuple[int, tuple[float, float], tuple[float, float], float]]
-    ) -> None:
-        """Pair up jumped tracks whose positions fit each other's predictions, best fit first."""
+    ) -> set[int]:
+        """Pair up jumped tracks whose positions fit each other's predictions, best fit first;
+        returns the tracker ids exchanged."""
         options = []
         for i, (a, obs_a, pred_a, miss_a) in enumerate(jumped):
             for b, obs_b, pred_b, miss_b in jumped[i + 1 :]:
@@ -114,6 +117,54 @@ class SwapRepair:
             self.repaired += 1
             self.repairs.append((t, self.label[a], self.label[b]))
             logger.debug("identity swap repaired at %.2f s: tracker ids %d and %d", t, a, b)
+        return used
+
+    def _repair_with_newborn(
+        self,
+        t: float,
+        jumped: list[tuple[int, tuple[float, float], tuple[float, float], float]],
+        people: list[Person],
+    ) -> None:
+        """A track that jumped while a new track was born where it should have been.
+
+        When a person arrives next to another (at the gate, most often), the tracker can give
+        the old id to the newcomer's detection and a new id to the person it was following: the
+        old track then jumps onto the newcomer and the new track starts on the old path. Pairs
+        of jumped tracks cannot show that (the new one has no motion yet), so a jumped track and
+        a track first seen in this frame are exchanged when the newcomer sits where the jumped
+        one was predicted, as the pair test would (within `jump_m`, `ratio` of the miss).
+        """
+        p = self.params
+        newborn = [
+            (tid, (x, y))
+            for tid, x, y, _ in people
+            if tid not in self.tracks and tid not in self.label
+        ]
+        if not newborn:
+            return
+        options = []
+        for a, _obs_a, pred_a, miss_a in jumped:
+            if self.label.get(a) is None or self.tracks.get(a) is None:
+                continue
+            for b, obs_b in newborn:
+                d = math.dist(obs_b, pred_a)
+                if d <= p.jump_m and d * d < p.ratio * miss_a * miss_a:
+                    options.append((d / miss_a, a, b))
+        used: set[int] = set()
+        for _, a, b in sorted(options):
+            if a in used or b in used:
+                continue
+            used.update((a, b))
+            # The newcomer's tracker id takes over the old label and motion; the old tracker id
+            # now follows a new person: it gets the new id's label and no motion yet.
+            self.label[b] = self.label[a]
+            self.label[a] = b
+            self.tracks[b] = self.tracks.pop(a)
+            self.repaired += 1
+            self.repairs.append((t, self.label[b], b))
+            logger.debug(
+                "identity swap at a birth repaired at %.2f s: tracker ids %d and %d", t, a, b
+            )
 
     def _forget(self, t: float) -> None:
         """Drop the motion of tracks unseen for a while and old repair notes.

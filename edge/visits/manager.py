@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.config.layout import StoreLayout, point_in_polygon
-from edge.tracks.store import TrackHistory, TrackStore
+from edge.tracks.store import TrackHistory, TrackStore, distance_to_segment
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class VisitParams:
     # candidate (the median of the last `tap_delay_samples`), this prior until there are any.
     tap_delay_s: float = 0.5
     walking_mps: float = 0.6  # faster than this over the last 0.6 s: walking away from the gate
+    # A tapper stands in the entry zone; position error (about 6 cm) can put one standing at its
+    # edge just outside, so "in the zone" for a tap allows this much.
+    zone_tolerance_m: float = 0.2
     tap_delay_samples: int = 50
     # Where group members stand relative to their tapper: an offset covariance learned from
     # joins with a single candidate visit, shrunk towards an isotropic prior of this spread
@@ -120,6 +123,16 @@ class VisitManager:
                 return True
         return False
 
+    def _in_entry_zone(self, x: float, y: float, tolerance_m: float) -> bool:
+        """Inside an entry polygon or within `tolerance_m` of one's edge."""
+        for zone in self.entry_zones:
+            if point_in_polygon((x, y), zone):
+                return True
+            edges = zip(zone, zone[1:] + zone[:1], strict=True)
+            if any(distance_to_segment(x, y, a, b) <= tolerance_m for a, b in edges):
+                return True
+        return False
+
     def at_entry(self, x: float, y: float) -> bool:
         return self._near(self.entry_zones, x, y, self.params.entry_margin_m)
 
@@ -191,7 +204,7 @@ class VisitManager:
             # the usual time before a tap. "First come" instead gave a waiting group member the
             # tap of the shopper behind them (busy store, perfect tracks: 8 of 445 taps bound to
             # the wrong person, 4 with the tap delay).
-            inside = any(point_in_polygon((h.last.x, h.last.y), z) for z in self.entry_zones)
+            inside = self._in_entry_zone(h.last.x, h.last.y, self.params.zone_tolerance_m)
             # Walking, not merely noisy: position error alone reads as 0.1-0.5 m/s over 0.6 s.
             walking = _recent_speed(h) > self.params.walking_mps
             early = round(abs(t - h.first_t - delay), 1)
