@@ -128,6 +128,24 @@ def test_the_hand_in_the_shelf_while_the_weight_changed_beats_one_that_came_late
     assert flat.review_reason is not None
 
 
+def test_the_hand_there_from_the_first_touch_beats_one_that_joined_late():
+    # Both hands are at the plate while the weight changes (10.0 to 10.8 s), but shopper 2's
+    # only from 10.4 s: shopper 1 touched first and stayed, so shopper 1 took it.
+    by_time = [
+        (t, [shopper(1, PLATE, hand=True), shopper(2, PLATE, hand=t >= 10.4)])
+        for t in (9.8, 10.0, 10.2, 10.4, 10.6, 10.8)
+    ]
+    tracks, manager = world(by_time, {1: "v1", 2: "v2"})
+    decision = Fusion(LAYOUT).decide(event(-WEIGHT), tracks, manager, {})
+    assert decision.visit_id == "v1"
+    assert decision.review_reason is None
+    blind = Fusion(LAYOUT, FusionParams(coverage_weight=0.0)).decide(
+        event(-WEIGHT), tracks, manager, {}
+    )
+    assert blind.evidence["visit_confidence"] < decision.evidence["visit_confidence"]
+    assert blind.review_reason is not None
+
+
 def test_nobody_near_is_not_attributed():
     far = [(7, 0.5, 0.5, ())]
     tracks, manager = world(frames(far), {7: "v7"})
