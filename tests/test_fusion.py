@@ -190,6 +190,37 @@ def test_two_hands_on_a_two_unit_grab_share_it():
     assert all(d.evidence["shared_grab"] == 2 for d in decisions)
 
 
+def test_a_shared_grab_remembers_the_unit_weight_not_the_whole_grab():
+    tracks, manager = world(
+        frames([shopper(1, PLATE, hand=True)], [shopper(2, PLATE, hand=True)]), {1: "v1", 2: "v2"}
+    )
+    two = (SimpleNamespace(product_id=PRODUCT, name="x", quantity=2, likelihood=0.97),)
+    fusion = Fusion(LAYOUT)
+    carts = {"v1": Cart("v1"), "v2": Cart("v2")}
+    for d in fusion.decide_all(event(-2 * WEIGHT, candidates=two), tracks, manager, carts):
+        carts[d.visit_id].add(CartEvent("l", 10.8, PRODUCT, d.quantity, d.confidence, d.evidence))
+    assert fusion._held_unit_weight(carts["v1"], PRODUCT)[0] == pytest.approx(WEIGHT)
+
+
+def test_two_shoppers_putting_a_unit_back_at_once_each_lose_one():
+    # One weight increase of two units, both hands on the plate, each holds one: one each.
+    tracks, manager = world(
+        frames([shopper(1, PLATE, hand=True)], [shopper(2, PLATE, hand=True)]), {1: "v1", 2: "v2"}
+    )
+    carts = {"v1": Cart("v1"), "v2": Cart("v2")}
+    for vid in carts:
+        carts[vid].add(CartEvent("l", 5.0, PRODUCT, 1, 0.9, {"delta_grams": -WEIGHT}))
+    decisions = Fusion(LAYOUT).decide_all(event(+2 * WEIGHT), tracks, manager, carts)
+    assert sorted((d.visit_id, d.product_id, d.quantity) for d in decisions) == [
+        ("v1", PRODUCT, -1),
+        ("v2", PRODUCT, -1),
+    ]
+    assert all(d.evidence["shared_put"] == 2 and d.review_reason is None for d in decisions)
+    # One unit back with both hands there: a single put-back, not shared.
+    one = Fusion(LAYOUT).decide_all(event(+WEIGHT), tracks, manager, carts)
+    assert len(one) == 1 and one[0].quantity == -1
+
+
 def test_one_hand_on_a_two_unit_grab_takes_both():
     tracks, manager = world(
         frames([shopper(1, PLATE, hand=True)], [shopper(2, NEIGHBOUR, hand=True)]),

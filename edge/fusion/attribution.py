@@ -213,22 +213,16 @@ class Fusion:
     def decide_all(
         self, event: Any, tracks: TrackStore, visits: VisitManager, carts: dict[str, Cart]
     ) -> list[Decision]:
-        """Like decide, but a multi-unit pick with several hands on the plates is shared out."""
+        """Like decide, but a multi-unit pick with several hands on the plates is shared out, and
+        a put-back that two such shoppers made at once is taken from both carts."""
         decision = self.decide(event, tracks, visits, carts)
-        if decision.visit_id is None or decision.quantity < 2 or event.delta_grams > 0:
+        if event.delta_grams > 0:
+            return self._shared_put(event, decision, tracks, visits, carts)
+        if decision.visit_id is None or decision.quantity < 2:
             return [decision]
         p = self.params
         scores = self.visit_scores(event, tracks, visits)
-        hands = sorted(
-            (
-                (vid, s)
-                for vid, s in scores.items()
-                if s["hand_distance_m"] is not None
-                and s["hand_distance_m"] <= p.shared_grab_hand_m
-                and s["close_frames"] >= p.shared_grab_min_frames
-            ),
-            key=lambda kv: (-kv[1]["score"], kv[0]),
-        )
+        hands = self._hands_on_plates(scores)
         if len(hands) < 2:
             return [decision]
         takers = hands[: decision.quantity]
@@ -240,6 +234,8 @@ class Fusion:
                 "track_id": s["track_id"],
                 "distance_m": s["hand_distance_m"],
                 "shared_grab": len(takers),
+                # delta_grams is the whole grab's: the unit weight a put-back is matched on
+                "unit_grams": round(abs(float(event.delta_grams)) / decision.quantity, 2),
                 "confidence": round(confidence, 4),
             }
             quantity = share + (1 if i < extra else 0)
@@ -255,6 +251,88 @@ class Fusion:
                 )
             )
         return result
+
+    def _hands_on_plates(
+        self, scores: dict[str, dict[str, Any]]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Visits with a hand on the event's plates for a few frames, strongest first."""
+        p = self.params
+        return sorted(
+            (
+                (vid, s)
+                for vid, s in scores.items()
+                if s["hand_distance_m"] is not None
+                and s["hand_distance_m"] <= p.shared_grab_hand_m
+                and s["close_frames"] >= p.shared_grab_min_frames
+            ),
+            key=lambda kv: (-kv[1]["score"], kv[0]),
+        )
+
+    def _shared_put(
+        self,
+        event: Any,
+        decision: Decision,
+        tracks: TrackStore,
+        visits: VisitManager,
+        carts: dict[str, Cart],
+    ) -> list[Decision]:
+        """Two shoppers at one plate put a unit back each, seen as one weight increase.
+
+        Taken when the sum of one held unit from each of two carts fits the increase clearly
+        better than anything one shopper holds (`decision`'s weight fit).
+        """
+        p = self.params
+        hands = self._hands_on_plates(self.visit_scores(event, tracks, visits))[:3]
+        if len(hands) < 2:
+            return [decision]
+        delta = float(event.delta_grams)
+        home = {c.product_id for c in event.candidates}
+        # (fit x place, fit, -first, -second): the best fit, then the strongest hands.
+        best: tuple[float, float, int, int] | None = None
+        chosen: tuple[int, str, int, str] | None = None
+        for i, (va, _sa) in enumerate(hands):
+            for j in range(i + 1, len(hands)):
+                vb = hands[j][0]
+                held_a = self._held_units(carts.get(va))
+                held_b = self._held_units(carts.get(vb))
+                for pa, (wa, sa) in held_a.items():
+                    for pb, (wb, sb) in held_b.items():
+                        sigma = math.hypot(sa, sb)
+                        fit = math.exp(-0.5 * ((delta - wa - wb) / sigma) ** 2)
+                        place = (1.0 if pa in home else 0.5) * (1.0 if pb in home else 0.5)
+                        key = (fit * place, fit, -i, -j)
+                        if best is None or key > best:
+                            best, chosen = key, (i, pa, j, pb)
+        if best is None or chosen is None:
+            return [decision]
+        fit = best[1]
+        i, pa, j, pb = chosen
+        single = float(decision.evidence.get("weight_fit", 0.0)) if decision.visit_id else 0.0
+        if fit < 0.5 or fit < 4 * single:
+            return [decision]
+        base = {k: v for k, v in decision.evidence.items() if k in _EVENT_KEYS}
+        out = []
+        for (vid, s), product in ((hands[i], pa), (hands[j], pb)):
+            evidence = _evidence(base, s) | {
+                "weight_fit": round(fit, 4),
+                "shared_put": 2,
+                "confidence": p.shared_grab_confidence,
+            }
+            out.append(
+                Decision(vid, product, -1, p.shared_grab_confidence, evidence, decision.hypotheses)
+            )
+        return out
+
+    def _held_units(self, cart: Cart | None) -> dict[str, tuple[float, float]]:
+        """Held products of a cart: unit weight and its sigma in grams."""
+        if cart is None:
+            return {}
+        out = {}
+        for product_id, held in sorted(cart.quantities().items()):
+            if held > 0:
+                weight, tolerance = self._held_unit_weight(cart, product_id)
+                out[product_id] = (weight, max(tolerance * weight, self.params.weight_floor_g))
+        return out
 
     def _decide_put(
         self,
@@ -318,7 +396,9 @@ class Fusion:
         differ from the catalogue by a few percent); the catalogue weight is the fallback.
         """
         measured = [
-            abs(float(e.evidence["delta_grams"])) / e.quantity
+            float(e.evidence["unit_grams"])
+            if "unit_grams" in e.evidence
+            else abs(float(e.evidence["delta_grams"])) / e.quantity
             for e in cart.events
             if e.product_id == product_id and e.quantity > 0 and "delta_grams" in e.evidence
         ]
@@ -345,6 +425,9 @@ class Fusion:
                     }
                 )
         return out
+
+
+_EVENT_KEYS = ("shelf_event_id", "gondola", "shelf", "plates", "delta_grams")
 
 
 def _evidence(base: dict[str, Any], score: dict[str, Any]) -> dict[str, Any]:
