@@ -221,6 +221,22 @@ def test_two_shoppers_putting_a_unit_back_at_once_each_lose_one():
     assert len(one) == 1 and one[0].quantity == -1
 
 
+def test_a_neighbour_who_only_brushed_the_plates_does_not_share_a_grab():
+    # Shopper 1's hand is in from the touch to the settle; shopper 2's reaches the plate only
+    # as the weight settles: all units go to shopper 1.
+    by_time = [
+        (t, [shopper(1, PLATE, hand=True), shopper(2, PLATE, hand=t >= 10.8)])
+        for t in (9.8, 10.0, 10.2, 10.4, 10.6, 10.8, 11.0)
+    ]
+    tracks, manager = world(by_time, {1: "v1", 2: "v2"})
+    two = (SimpleNamespace(product_id=PRODUCT, name="x", quantity=2, likelihood=0.97),)
+    grab = event(-2 * WEIGHT, candidates=two)
+    decisions = Fusion(LAYOUT).decide_all(grab, tracks, manager, {})
+    assert [(d.visit_id, d.quantity) for d in decisions] == [("v1", 2)]
+    eager = Fusion(LAYOUT, FusionParams(shared_grab_min_ratio=0.0))
+    assert len(eager.decide_all(grab, tracks, manager, {})) == 2
+
+
 def test_one_hand_on_a_two_unit_grab_takes_both():
     tracks, manager = world(
         frames([shopper(1, PLATE, hand=True)], [shopper(2, NEIGHBOUR, hand=True)]),
