@@ -28,6 +28,7 @@ from cloud.control import convert
 from cloud.control.auth import Caller, TokenTable
 from cloud.control.publisher import PublishError
 from cloud.push import config_topic, sign
+from edge.push.prices import price_entries_problem
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20  # ModelChunk.data is at most 1 MiB
@@ -406,16 +407,9 @@ def _check_price_book(book: config_pb2.PriceBook) -> None:
         raise ValueError(f"price_book.currency: {book.currency!r} is not an ISO 4217 code")
     if book.effective_from_unix_ns < 0:
         raise ValueError("price_book.effective_from_unix_ns: negative")
-    seen: set[str] = set()
-    for i, p in enumerate(book.prices):
-        where = f"price_book.prices[{i}]"
-        if not p.product_id:
-            raise ValueError(f"{where}: empty product_id")
-        if p.product_id in seen:
-            raise ValueError(f"{where}: product {p.product_id!r} listed twice")
-        if p.unit_price_minor_units < 0:
-            raise ValueError(f"{where} ({p.product_id}): negative price {p.unit_price_minor_units}")
-        seen.add(p.product_id)
+    problem = price_entries_problem(book)
+    if problem is not None:
+        raise ValueError(f"price_book.{problem}")
 
 
 def _check_planogram(plano: config_pb2.Planogram) -> None:

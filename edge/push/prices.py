@@ -28,6 +28,7 @@ __all__ = [
     "PriceBooks",
     "newest_effective",
     "price_book_in_force",
+    "price_entries_problem",
 ]
 
 
@@ -52,19 +53,27 @@ def price_book_in_force(book: config_pb2.PriceBook, *, currency: str) -> PriceBo
         raise PriceBookRejected(
             f"price book v{v}: currency {book.currency!r} is not the store's {currency!r}"
         )
-    prices: dict[str, Decimal] = {}
-    for i, entry in enumerate(book.prices):
-        where = f"price book v{v}: prices[{i}] {entry.product_id!r}"
-        if not entry.product_id:
-            raise PriceBookRejected(f"price book v{v}: prices[{i}]: no product id")
-        if entry.product_id in prices:
-            raise PriceBookRejected(f"{where}: listed twice")
-        if entry.unit_price_minor_units < 0:
-            raise PriceBookRejected(
-                f"{where}: negative price ({entry.unit_price_minor_units} minor units)"
-            )
-        prices[entry.product_id] = Decimal(entry.unit_price_minor_units) / 100
+    problem = price_entries_problem(book)
+    if problem is not None:
+        raise PriceBookRejected(f"price book v{v}: {problem}")
+    prices = {e.product_id: Decimal(e.unit_price_minor_units) / 100 for e in book.prices}
     return PriceBookInForce(v, book.effective_from_unix_ns, book.currency, prices)
+
+
+def price_entries_problem(book: config_pb2.PriceBook) -> str | None:
+    """The first unusable entry of a price book, named (`prices[i] 'P1': listed twice`), or
+    None. Shared by the edge (which rejects the push) and the control plane (which refuses it)."""
+    seen: set[str] = set()
+    for i, entry in enumerate(book.prices):
+        if not entry.product_id:
+            return f"prices[{i}]: no product id"
+        where = f"prices[{i}] {entry.product_id!r}"
+        if entry.product_id in seen:
+            return f"{where}: listed twice"
+        if entry.unit_price_minor_units < 0:
+            return f"{where}: negative price ({entry.unit_price_minor_units} minor units)"
+        seen.add(entry.product_id)
+    return None
 
 
 @dataclass
