@@ -164,15 +164,6 @@ def payers(visits: Iterable[TruthVisit]) -> dict[str, str]:
     return result
 
 
-def _shelves_of(plates: Iterable[str]) -> set[tuple[int, int]]:
-    shelves: set[tuple[int, int]] = set()
-    for ref in plates:
-        parts = ref.split(".")
-        if len(parts) == 3 and all(p.isdigit() for p in parts):
-            shelves.add((int(parts[0]), int(parts[1])))
-    return shelves
-
-
 def _plates_by_shelf(plates: Iterable[str]) -> dict[tuple[int, int], set[int]]:
     result: dict[tuple[int, int], set[int]] = {}
     for ref in plates:
@@ -318,7 +309,7 @@ def match_shelf_events(
         lo, hi = action.t_start - before_s, action.t_settled + after_s
         found: list[tuple[float, int]] = []
         own = _plates_by_shelf(action.plates)
-        for shelf in _shelves_of(action.plates):
+        for shelf in sorted(own):
             for j in by_shelf.get(shelf, ()):
                 ev = events[j]
                 if ev.t_start <= hi and ev.t_end >= lo:

@@ -161,10 +161,17 @@ class Fusion:
         return result
 
     def decide(
-        self, event: Any, tracks: TrackStore, visits: VisitManager, carts: dict[str, Cart]
+        self,
+        event: Any,
+        tracks: TrackStore,
+        visits: VisitManager,
+        carts: dict[str, Cart],
+        scores: dict[str, dict[str, Any]] | None = None,
     ) -> Decision:
+        """The decision for one shelf event; `scores` are `visit_scores` when already known."""
         p = self.params
-        scores = self.visit_scores(event, tracks, visits)
+        if scores is None:
+            scores = self.visit_scores(event, tracks, visits)
         base_evidence = {
             "shelf_event_id": event.event_id,
             "gondola": event.gondola,
@@ -221,13 +228,13 @@ class Fusion:
     ) -> list[Decision]:
         """Like decide, but a multi-unit pick with several hands on the plates is shared out, and
         a put-back that two such shoppers made at once is taken from both carts."""
-        decision = self.decide(event, tracks, visits, carts)
+        scores = self.visit_scores(event, tracks, visits)
+        decision = self.decide(event, tracks, visits, carts, scores)
         if event.delta_grams > 0:
-            return self._shared_put(event, decision, tracks, visits, carts)
+            return self._shared_put(event, decision, scores, carts)
         if decision.visit_id is None or decision.quantity < 2:
             return [decision]
         p = self.params
-        scores = self.visit_scores(event, tracks, visits)
         hands = self._hands_on_plates(scores)
         if len(hands) < 2:
             return [decision]
@@ -282,8 +289,7 @@ class Fusion:
         self,
         event: Any,
         decision: Decision,
-        tracks: TrackStore,
-        visits: VisitManager,
+        scores: dict[str, dict[str, Any]],
         carts: dict[str, Cart],
     ) -> list[Decision]:
         """Two shoppers at one plate put a unit back each, seen as one weight increase.
@@ -292,21 +298,26 @@ class Fusion:
         better than anything one shopper holds (`decision`'s weight fit).
         """
         p = self.params
-        hands = self._hands_on_plates(self.visit_scores(event, tracks, visits))[:3]
+        hands = self._hands_on_plates(scores)[:3]
         if len(hands) < 2:
             return [decision]
         delta = float(event.delta_grams)
         home = {c.product_id for c in event.candidates}
+        # One held unit per product of each cart: its weight and sigma in grams.
+        units = [
+            {
+                product: (weight, max(tolerance * weight, p.weight_floor_g))
+                for product, (_held, weight, tolerance) in self._held_units(carts.get(vid)).items()
+            }
+            for vid, _ in hands
+        ]
         # (fit x place, fit, -first, -second): the best fit, then the strongest hands.
         best: tuple[float, float, int, int] | None = None
         chosen: tuple[int, str, int, str] | None = None
-        for i, (va, _sa) in enumerate(hands):
+        for i in range(len(hands)):
             for j in range(i + 1, len(hands)):
-                vb = hands[j][0]
-                held_a = self._held_units(carts.get(va))
-                held_b = self._held_units(carts.get(vb))
-                for pa, (wa, sa) in held_a.items():
-                    for pb, (wb, sb) in held_b.items():
+                for pa, (wa, sa) in units[i].items():
+                    for pb, (wb, sb) in units[j].items():
                         sigma = math.hypot(sa, sb)
                         fit = math.exp(-0.5 * ((delta - wa - wb) / sigma) ** 2)
                         place = (1.0 if pa in home else 0.5) * (1.0 if pb in home else 0.5)
@@ -333,16 +344,16 @@ class Fusion:
             )
         return out
 
-    def _held_units(self, cart: Cart | None) -> dict[str, tuple[float, float]]:
-        """Held products of a cart: unit weight and its sigma in grams."""
+    def _held_units(self, cart: Cart | None) -> dict[str, tuple[int, float, float]]:
+        """Held products of a cart, in product order: units held, unit weight (grams) and its
+        relative tolerance (`_held_unit_weight`)."""
         if cart is None:
             return {}
-        out = {}
-        for product_id, held in sorted(cart.quantities().items()):
-            if held > 0:
-                weight, tolerance = self._held_unit_weight(cart, product_id)
-                out[product_id] = (weight, max(tolerance * weight, self.params.weight_floor_g))
-        return out
+        return {
+            product_id: (held, *self._held_unit_weight(cart, product_id))
+            for product_id, held in sorted(cart.quantities().items())
+            if held > 0
+        }
 
     def _decide_put(
         self,
@@ -357,11 +368,11 @@ class Fusion:
         options = []
         planogram_products = {c.product_id: float(c.likelihood) for c in event.candidates}
         for visit_id, s in scores.items():
-            cart = carts.get(visit_id)
-            if cart is None or s["score"] < p.min_score:
+            if s["score"] < p.min_score:
                 continue
-            for product_id, held in sorted(cart.quantities().items()):
-                weight, tolerance = self._held_unit_weight(cart, product_id)
+            for product_id, (held, weight, tolerance) in self._held_units(
+                carts.get(visit_id)
+            ).items():
                 for q in range(1, held + 1):
                     sigma = max(tolerance * weight * q, p.weight_floor_g)
                     fit = math.exp(-0.5 * ((delta - q * weight) / sigma) ** 2)

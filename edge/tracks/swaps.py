@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 Hand = tuple[float, float, float]
 Person = tuple[int, float, float, tuple[Hand, ...]]
+# A track that missed its prediction: tracker id, where it is, where it was predicted, how far.
+Jump = tuple[int, tuple[float, float], tuple[float, float], float]
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class SwapRepair:
 
     def relabel(self, t: float, people: list[Person]) -> list[Person]:
         p = self.params
-        jumped: list[tuple[int, tuple[float, float], tuple[float, float], float]] = []
+        jumped: list[Jump] = []
         for track_id, x, y, _hands in people:
             track = self.tracks.get(track_id)
             pred = track.predict(t, p) if track is not None else None
@@ -94,9 +96,7 @@ class SwapRepair:
         self._forget(t)
         return out
 
-    def _repair(
-        self, t: float, jumped: list[tuple[int, tuple[float, float], tuple[float, float], float]]
-    ) -> set[int]:
+    def _repair(self, t: float, jumped: list[Jump]) -> set[int]:
         """Pair up jumped tracks whose positions fit each other's predictions, best fit first;
         returns the tracker ids exchanged."""
         options = []
@@ -119,12 +119,7 @@ class SwapRepair:
             logger.debug("identity swap repaired at %.2f s: tracker ids %d and %d", t, a, b)
         return used
 
-    def _repair_with_newborn(
-        self,
-        t: float,
-        jumped: list[tuple[int, tuple[float, float], tuple[float, float], float]],
-        people: list[Person],
-    ) -> None:
+    def _repair_with_newborn(self, t: float, jumped: list[Jump], people: list[Person]) -> None:
         """A track that jumped while a new track was born where it should have been.
 
         When a person arrives next to another (at the gate, most often), the tracker can give
@@ -135,17 +130,12 @@ class SwapRepair:
         one was predicted, as the pair test would (within `jump_m`, `ratio` of the miss).
         """
         p = self.params
-        newborn = [
-            (tid, (x, y))
-            for tid, x, y, _ in people
-            if tid not in self.tracks and tid not in self.label
-        ]
+        # Never seen before: every tracker id seen gets a label, kept after its motion is gone.
+        newborn = [(tid, (x, y)) for tid, x, y, _ in people if tid not in self.label]
         if not newborn:
             return
         options = []
-        for a, _obs_a, pred_a, miss_a in jumped:
-            if self.label.get(a) is None or self.tracks.get(a) is None:
-                continue
+        for a, _obs_a, pred_a, miss_a in jumped:  # each has motion and a label: it was predicted
             for b, obs_b in newborn:
                 d = math.dist(obs_b, pred_a)
                 if d <= p.jump_m and d * d < p.ratio * miss_a * miss_a:
