@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,10 +35,12 @@ from cloud.control.client import open_channel, stub
 from cloud.control.publisher import RetainedPublisher
 from cloud.control.server import ControlServer, start_control_server
 from cloud.control.service import ServiceSettings
+from cloud.ingest import IngestSettings, IngestWorker
 from edge.cli.main import app
 from edge.link import topics
 from edge.link.link import EdgeLink
 from edge.link.mqtt import BrokerAddress, Event
+from edge.live.runtime import LiveOptions, LiveRuntime
 from edge.push.bundles import BundleVerifier, ConfigStore, PushApplier
 
 ADMIN = "admin-token-0123456789abcdef"
@@ -79,6 +82,33 @@ def start(engine: Engine, tmp_path: Path, **kw) -> ControlServer:  # type: ignor
         **kw,
     )
     return start_control_server(engine, settings)
+
+
+@contextmanager
+def cloud_and_live_store(
+    tmp_path: Path, broker_port: int, config: Path
+) -> Iterator[tuple[Engine, ControlServer, LiveRuntime]]:
+    """A cloud on SQLite (one ingest worker, a retained publisher, the control server) and a
+    live store runtime on `config`, recording to tmp_path/rec, all on one broker; everything is
+    stopped on the way out, the store first."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
+    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker_port)))
+    worker.start()
+    assert worker.wait_ready(10)
+    publisher = RetainedPublisher(BrokerAddress(port=broker_port))
+    srv = start(engine, tmp_path, publisher=publisher)
+    runtime = LiveRuntime(
+        config, LiveOptions(data_dir=tmp_path / "data", cameras=False, record_dir=tmp_path / "rec")
+    )
+    runtime.start()
+    try:
+        yield engine, srv, runtime
+    finally:
+        runtime.shutdown()
+        srv.stop()
+        publisher.close()
+        worker.stop()
+        engine.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from support.services import broker, needs_mosquitto  # noqa: F401 (fixture)
-from test_control_plane import KEY, client, start
+from test_control_plane import KEY, client, cloud_and_live_store
 from test_link import wait_for
 from test_records import STORE, T0, ingest, price_book, receipt_event
 from test_shelf_events import Trace, _store_yaml
@@ -21,13 +21,11 @@ from walkout.v1 import SCHEMA_VERSION, config_pb2, control_pb2, events_pb2
 
 from cloud import db, records
 from cloud.control.convert import store_summary
-from cloud.control.publisher import RetainedPublisher
-from cloud.ingest import IngestSettings, IngestWorker
 from edge.config import load_store_config_text
 from edge.config.layout import StoreLayout
 from edge.drivers.base import LiveInput
 from edge.link import topics
-from edge.link.mqtt import BrokerAddress, Event
+from edge.link.mqtt import Event
 from edge.live.runtime import LiveOptions, LiveRuntime
 from edge.push.planogram import PlanogramRejected, planogram_layout
 from edge.replay.runner import replay_session
@@ -384,17 +382,7 @@ def test_planogram_pushed_through_the_control_plane_reaches_a_live_edge(  # type
     }
     config = tmp_path / "store.yaml"
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
-    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
-    worker.start()
-    assert worker.wait_ready(10)
-    publisher = RetainedPublisher(BrokerAddress(port=broker.port))
-    srv = start(engine, tmp_path, publisher=publisher)
-    runtime = LiveRuntime(
-        config, LiveOptions(data_dir=tmp_path / "data", cameras=False, record_dir=tmp_path / "rec")
-    )
-    runtime.start()
-    try:
+    with cloud_and_live_store(tmp_path, broker.port, config) as (engine, srv, runtime):
         plano = planogram(0, A_C_SWAP, effective_from_unix_ns=T0)
         put = client(srv).PutPlanogram(
             control_pb2.PutPlanogramRequest(store_ids=[store], planogram=plano)
@@ -431,12 +419,6 @@ def test_planogram_pushed_through_the_control_plane_reaches_a_live_edge(  # type
         )
         (listed,) = client(srv).ListStores(control_pb2.ListStoresRequest()).stores
         assert (listed.planogram_version, listed.reported_planogram_version) == (1, 1)
-    finally:
-        runtime.shutdown()
-        srv.stop()
-        publisher.close()
-        worker.stop()
-        engine.dispose()
     # The recording holds the push: its replay explains the pick the same way.
     rec = Session.open(tmp_path / "rec")
     assert [p.version for p in rec.pushes()] == [1]

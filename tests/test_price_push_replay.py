@@ -12,20 +12,17 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from support.services import broker, needs_mosquitto  # noqa: F401 (fixture)
-from test_control_plane import ADMIN, KEY, client, start
+from test_control_plane import ADMIN, KEY, client, cloud_and_live_store
 from test_link import wait_for
 from test_planogram_push import receipts, with_pushes
 from typer.testing import CliRunner
 from walkout.v1 import config_pb2, control_pb2
 
-from cloud import db, records
-from cloud.control.publisher import RetainedPublisher
-from cloud.ingest import IngestSettings, IngestWorker
+from cloud import records
 from cloud.push import price_book
 from edge.cli.cloud_control_cmd import version_cell
 from edge.cli.main import app
 from edge.drivers.base import LiveInput
-from edge.link.mqtt import BrokerAddress
 from edge.live.runtime import LiveOptions, LiveRuntime
 from edge.push.prices import PriceBookRejected, PriceBooks, price_book_in_force
 from edge.replay.runner import _merged_inputs, replay_session
@@ -241,18 +238,8 @@ def test_price_book_pushed_during_a_live_run_is_charged_and_its_recording_replay
     session = Session.open(base_session)
     config = _live_config(tmp_path, session, broker.port)
     store = session.config.store.id
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'cloud.sqlite'}")
-    worker = IngestWorker(engine, IngestSettings(broker=BrokerAddress(port=broker.port)))
-    worker.start()
-    assert worker.wait_ready(10)
-    publisher = RetainedPublisher(BrokerAddress(port=broker.port))
-    srv = start(engine, tmp_path, publisher=publisher)
-    runtime = LiveRuntime(
-        config, LiveOptions(data_dir=tmp_path / "data", cameras=False, record_dir=tmp_path / "rec")
-    )
-    runtime.start()
     config_prices = {p.id: p.price for p in session.config.products}
-    try:
+    with cloud_and_live_store(tmp_path, broker.port, config) as (engine, srv, runtime):
         assert runtime.pushes is not None and runtime.core is not None
         assert runtime.clock is not None
         t0 = runtime.clock.t0_mono
@@ -299,12 +286,6 @@ def test_price_book_pushed_during_a_live_run_is_charged_and_its_recording_replay
         assert cli.exit_code == 0, cli.output
         (shown,) = json.loads(cli.output)
         assert (shown["price_book_version"], shown["reported_price_book_version"]) == (1, 1)
-    finally:
-        runtime.shutdown()
-        srv.stop()
-        publisher.close()
-        worker.stop()
-        engine.dispose()
     live = receipts(tmp_path / "data")
     assert [r["price_book_version"] for r in live] == [0, 1]
     first, second = live
