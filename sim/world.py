@@ -16,7 +16,13 @@ from typing import TypeVar
 
 import numpy as np
 
-from edge.config.layout import PlateRef, StoreLayout, gondola_to_floor, point_in_polygon
+from edge.config.layout import (
+    PlateRef,
+    StoreLayout,
+    floor_to_gondola,
+    gondola_to_floor,
+    point_in_polygon,
+)
 from sim.paths import FloorRouter, Point
 from sim.scenario import Scenario
 from sim.shelf_load import Stock, Unit
@@ -28,6 +34,12 @@ TAP_S = 0.6
 TAG_SLOT_S = 1.0  # one item tag after another at a reader: present 0.6 s, then a 0.4 s gap
 GROUP_FOLLOW_S = 1.0  # a group member reaches the gate this long after the one before
 GROUP_SPACING_M = 0.45  # and stands this far behind them in the same lane
+# Shoppers gathered at one shelf stand at least this far apart along it, centre to centre: an
+# adult is about 0.45 m across the shoulders, so bodies never overlap (a camera sees two people).
+SIDE_BY_SIDE_M = 0.55
+ROOM_LOOKAHEAD_S = 12.0  # a shopper stopping at a shelf keeps clear of others for this long
+MAX_SIDE_REACH_M = 0.6  # and stands at most this far along the shelf from the product
+ROOM_MAX_WAIT_S = 30.0  # or waits a step back for the spot at most this long
 ARM_REACH_M = 0.55  # how far sideways a standing shopper reaches along a shelf
 
 
@@ -177,6 +189,51 @@ class World:
         su = min(max(u + offset_u + float(rng.normal(0, 0.08)), 0.15), length - 0.15)
         return self._floor_at(ref, su, -float(rng.uniform(0.35, 0.5)))
 
+    def _make_room(self, b: TimelineBuilder, product_id: str, u: float) -> None:
+        """Keep clear of shoppers planned earlier: when one stands (or passes) within
+        SIDE_BY_SIDE_M of where this one just stopped during the next ROOM_LOOKAHEAD_S, step
+        aside along the gondola to the nearest free spot within reach of the product (u), or,
+        when there is none, wait a step back in the aisle until the spot is free. Two bodies
+        never stand in one place, so a camera sees two people."""
+
+        def free(pt: Point, t0: float) -> bool:
+            times = t0 + np.arange(0.0, ROOM_LOOKAHEAD_S + 1e-9, 0.5)
+            for plan in self.plans:
+                tl = plan.timeline
+                at = times[(times >= tl.start) & (times <= tl.end)]
+                if len(at):
+                    xy = tl.positions(at)
+                    if np.hypot(xy[:, 0] - pt[0], xy[:, 1] - pt[1]).min() < SIDE_BY_SIDE_M:
+                        return False
+            return True
+
+        if free(b.pos, b.t):
+            return
+        ref = self.layout.product_plates[product_id][0]
+        gondola = self.layout.gondolas[ref.gondola]
+        su, depth = floor_to_gondola(gondola, b.pos)
+        for k in range(1, int(MAX_SIDE_REACH_M / 0.1) + 1):
+            for sign in (1.0, -1.0):
+                cand_u = su + sign * 0.1 * k
+                if abs(cand_u - u) > MAX_SIDE_REACH_M or not (
+                    0.15 <= cand_u <= gondola.length_m - 0.15
+                ):
+                    continue
+                cand = self._floor_at(ref, cand_u, depth)
+                if free(cand, b.t):
+                    b.walk_to(cand)
+                    return
+        spot = b.pos
+        back = self._floor_at(ref, su, depth - 0.45)
+        if self.router.blocked[self.router.cell(back)]:
+            return
+        b.walk_to(back)
+        for _ in range(int(ROOM_MAX_WAIT_S / 0.5)):
+            b.wait(0.5)
+            if free(spot, b.t):
+                break
+        b.walk_to(spot)
+
     def _hand_target(self, ref: PlateRef, u: float) -> tuple[float, float, float]:
         x, y = self._floor_at(ref, u, 0.06)
         return (x, y, self.layout.shelves[(ref.gondola, ref.shelf)].height_m + 0.06)
@@ -287,6 +344,7 @@ class World:
         if u is None:
             u = float(rng.uniform(a + 0.03, bnd - 0.03))
         b.walk_to(self._stand_for(product_id, u, rng, stand_offset))
+        self._make_room(b, product_id, u)
         b.wait(float(rng.uniform(*self.scenario.shopper.look_s)))
         if look_only:
             return
@@ -465,23 +523,34 @@ class World:
             prng = np.random.default_rng([self.seed, 1, person])
             plan, b = self._new_plan(person, t + 2.0 * i, prng, None, True)
             builders.append((plan, b, prng))
+        # Where each one grabs, and where they stand: side by side, never inside each other
+        # (`side_by_side`), reaching sideways to their product when it lies closer than that.
+        count = spec_shoppers
+        grab_u: list[float] = []
+        stand_u: list[float] = []
+        depth: list[float] = []
+        for i, (_plan, _b, prng) in enumerate(builders):
+            a, bnd = self._span(targets[i])
+            if same_product:
+                u = min(max((a + bnd) / 2 + (i - (count - 1) / 2) * 0.08, a + 0.03), bnd - 0.03)
+                centre = (a + bnd) / 2 + (i - (count - 1) / 2) * SIDE_BY_SIDE_M
+            else:
+                u = float(prng.uniform(a + 0.03, bnd - 0.03))
+                centre = u
+            grab_u.append(u)
+            stand_u.append(centre + float(prng.normal(0, 0.08)))
+            depth.append(float(prng.uniform(0.35, 0.5)))
+        ref = self.layout.product_plates[targets[0]][0]
+        length = self.layout.gondolas[ref.gondola].length_m
+        stand_u = side_by_side(stand_u, SIDE_BY_SIDE_M, 0.15, length - 0.15)
         # Everyone walks to the shelf; the grab happens once the last one has arrived.
         arrivals = []
-        for i, (_plan, b, prng) in enumerate(builders):
-            a, bnd = self._span(targets[i])
-            u = (a + bnd) / 2 if same_product else float(prng.uniform(a + 0.03, bnd - 0.03))
-            offset = (i - (spec_shoppers - 1) / 2) * 0.55 if same_product else 0.0
-            b.walk_to(self._stand_for(targets[i], u, prng, offset))
+        for i, (_plan, b, _prng) in enumerate(builders):
+            b.walk_to(self._floor_at(ref, stand_u[i], -depth[i]))
             arrivals.append(b.t)
         meet = max(arrivals) + 1.0
         for i, (plan, b, prng) in enumerate(builders):
-            a, bnd = self._span(targets[i])
-            u = (
-                (a + bnd) / 2 + (i - (spec_shoppers - 1) / 2) * 0.08
-                if same_product
-                else float(prng.uniform(a + 0.03, bnd - 0.03))
-            )
-            u = min(max(u, a + 0.03), bnd - 0.03)
+            u = grab_u[i]
             b.wait_until(meet + float(prng.uniform(0, jitter)))
             self._grab(b, plan.person_id, targets[i], u, 1, prng)
             carried: list[Intent] = []
@@ -545,13 +614,15 @@ class World:
         arrivals = self._arrival_times()
         exits: list[float] = []
         for t in arrivals:
-            inside = [e for e in exits if e > t]
-            if len(inside) >= sc.arrivals.max_inside:
-                t = sorted(inside)[len(inside) - sc.arrivals.max_inside] + 1.0
             grng = np.random.default_rng([self.seed, 4, person])
             size = 1
             if grng.random() < sc.groups.probability:
                 size = int(grng.integers(sc.groups.size[0], sc.groups.size[1] + 1))
+            # Held outside until there is room for the whole group.
+            inside = [e for e in exits if e > t]
+            over = len(inside) + min(size, sc.arrivals.max_inside) - sc.arrivals.max_inside
+            if over > 0:
+                t = sorted(inside)[over - 1] + 1.0
             leader = person
             lane: Point | None = None
             for i in range(size):
@@ -673,3 +744,22 @@ def _truth_action(
 
 def _ref_key(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split("."))
+
+
+def side_by_side(positions: list[float], gap: float, lo: float, hi: float) -> list[float]:
+    """Positions along a line moved apart so neighbours are at least `gap` apart, keeping their
+    order and mean, then shifted (as a block) inside [lo, hi] where it is long enough."""
+    order = sorted(range(len(positions)), key=lambda i: (positions[i], i))
+    spread = [positions[i] for i in order]
+    for k in range(1, len(spread)):
+        spread[k] = max(spread[k], spread[k - 1] + gap)
+    shift = (sum(positions) - sum(spread)) / len(spread) if spread else 0.0
+    spread = [v + shift for v in spread]
+    if spread and spread[0] < lo:
+        spread = [v + lo - spread[0] for v in spread]
+    if spread and spread[-1] > hi:
+        spread = [v - (spread[-1] - hi) for v in spread]
+    out = [0.0] * len(positions)
+    for k, i in enumerate(order):
+        out[i] = spread[k]
+    return out

@@ -267,3 +267,48 @@ def test_busy_store_has_ten_to_thirty_inside(tmp_path):
     times = np.arange(120.0, 540.0, 5.0)
     inside = [sum(1 for v in truth.visits if v.entry_t <= t <= v.exit_t) for t in times]
     assert float(np.median(inside)) >= 10 and max(inside) <= 30
+
+
+@pytest.mark.parametrize(
+    ("positions", "expected"),
+    [
+        ([1.0, 1.1], [0.775, 1.325]),  # pushed apart about their mean
+        ([1.0, 2.0], [1.0, 2.0]),  # already far enough
+        ([2.0, 1.0, 1.0], [1.8833, 0.7833, 1.3333]),  # order and mean kept, ties by index
+        ([0.1, 0.2], [0.15, 0.7]),  # shifted inside the gondola's ends
+    ],
+)
+def test_side_by_side_keeps_shoppers_apart(positions, expected):
+    from sim.world import SIDE_BY_SIDE_M, side_by_side
+
+    got = side_by_side(positions, SIDE_BY_SIDE_M, 0.15, 3.0)
+    assert got == pytest.approx(expected, abs=1e-4)
+
+
+def _standing_overlaps(session: Session, radius_m: float = 0.4) -> list[tuple[float, int, int]]:
+    """(t, a, b) where two true people stand (both moved under 5 cm over 1 s) within radius_m."""
+    frames = list(session.iter_true_positions())
+    where = [{p.id: (p.x, p.y) for p in f.people} for f in frames]
+    out = []
+    for k in range(10, len(frames)):
+        now, before = where[k], where[k - 10]
+        still = [
+            i
+            for i, xy in now.items()
+            if i in before and np.hypot(*np.subtract(xy, before[i])) < 0.05
+        ]
+        for n, a in enumerate(still):
+            for b in still[n + 1 :]:
+                if np.hypot(*np.subtract(now[a], now[b])) < radius_m:
+                    out.append((frames[k].t, a, b))
+    return out
+
+
+@pytest.mark.parametrize("name", ["two-at-shelf", "three-at-shelf", "handoff"])
+def test_shoppers_never_stand_inside_each_other(tmp_path, name):
+    """Bodies are about 0.45 m across: gathered shoppers stand side by side, and a shopper
+    stopping where another stands steps aside (a camera must see two people). Passing by
+    closer is allowed; standing still within 0.4 m of each other is not."""
+    generate_session(name, 1, tmp_path / "s")
+    overlaps = _standing_overlaps(Session.open(tmp_path / "s"))
+    assert len(overlaps) <= 5, overlaps[:5]  # 10 Hz frames: at most half a second in all

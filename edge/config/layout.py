@@ -134,6 +134,17 @@ def gondola_to_floor(gondola: Gondola, u: float, v: float) -> tuple[float, float
     )
 
 
+def floor_to_gondola(gondola: Gondola, point: tuple[float, float]) -> tuple[float, float]:
+    """Floor (x, y) to gondola-local (u along length, v into depth): `gondola_to_floor`'s
+    inverse."""
+    theta = math.radians(gondola.rotation_deg)
+    dx, dy = point[0] - gondola.origin_m[0], point[1] - gondola.origin_m[1]
+    return (
+        dx * math.cos(theta) + dy * math.sin(theta),
+        -dx * math.sin(theta) + dy * math.cos(theta),
+    )
+
+
 def _plate_widths(length_m: float, plates: list[Plate]) -> list[float]:
     fixed = sum(p.width_m for p in plates if p.width_m is not None)
     free = [p for p in plates if p.width_m is None]
