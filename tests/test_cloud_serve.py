@@ -41,6 +41,13 @@ def test_serve_with_two_workers_stores_and_acks(tmp_path, broker):  # type: igno
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    # Both workers on the shared subscription before anything is sent: on a loaded machine the
+    # second process can still be starting when the first has drained the whole outbox.
+    wait_for(
+        lambda: (tmp_path / "serve.log").read_text().count("subscribed") >= 2,
+        60,
+        "both ingest workers to subscribe",
+    )
     journal = tmp_path / "journal.sqlite"
     ids = fill_journal(journal, STORE, 500)
     link = EdgeLink(journal, link_settings(broker.port))
