@@ -40,7 +40,6 @@ SIDE_BY_SIDE_M = 0.55
 ROOM_LOOKAHEAD_S = 12.0  # a shopper stopping at a shelf keeps clear of others for this long
 MAX_SIDE_REACH_M = 0.6  # and stands at most this far along the shelf from the product
 ROOM_MAX_WAIT_S = 30.0  # or waits a step back for the spot at most this long
-ARM_REACH_M = 0.55  # how far sideways a standing shopper reaches along a shelf
 
 
 @dataclass
@@ -196,18 +195,24 @@ class World:
         when there is none, wait a step back in the aisle until the spot is free. Two bodies
         never stand in one place, so a camera sees two people."""
 
-        def free(pt: Point, t0: float) -> bool:
+        def others(t0: float) -> np.ndarray:
+            """Where the shoppers planned earlier are from t0 on, every 0.5 s (M, 2)."""
             times = t0 + np.arange(0.0, ROOM_LOOKAHEAD_S + 1e-9, 0.5)
+            seen = [np.zeros((0, 2))]
             for plan in self.plans:
                 tl = plan.timeline
                 at = times[(times >= tl.start) & (times <= tl.end)]
                 if len(at):
-                    xy = tl.positions(at)
-                    if np.hypot(xy[:, 0] - pt[0], xy[:, 1] - pt[1]).min() < SIDE_BY_SIDE_M:
-                        return False
-            return True
+                    seen.append(tl.positions(at))
+            return np.concatenate(seen)
 
-        if free(b.pos, b.t):
+        def free(pt: Point, near: np.ndarray) -> bool:
+            return not len(near) or bool(
+                np.hypot(near[:, 0] - pt[0], near[:, 1] - pt[1]).min() >= SIDE_BY_SIDE_M
+            )
+
+        near = others(b.t)
+        if free(b.pos, near):
             return
         ref = self.layout.product_plates[product_id][0]
         gondola = self.layout.gondolas[ref.gondola]
@@ -220,7 +225,7 @@ class World:
                 ):
                     continue
                 cand = self._floor_at(ref, cand_u, depth)
-                if free(cand, b.t):
+                if free(cand, near):
                     b.walk_to(cand)
                     return
         spot = b.pos
@@ -230,7 +235,7 @@ class World:
         b.walk_to(back)
         for _ in range(int(ROOM_MAX_WAIT_S / 0.5)):
             b.wait(0.5)
-            if free(spot, b.t):
+            if free(spot, others(b.t)):
                 break
         b.walk_to(spot)
 

@@ -59,6 +59,7 @@ from edge.session.model import PersonObs, TrackFrame
 from edge.tracking import PointSpace, Tracker, TrackerConfig
 from edge.tracking.kalman import point_noise
 from edge.vision.camera import CameraModel
+from edge.vision.nms import box_overlap
 
 DetectionClass = Literal["person", "hand"]
 
@@ -281,18 +282,12 @@ def _one_box_per_body(dets: Sequence[CameraDetection], overlap: float) -> list[C
     do not overlap that much in an overhead view."""
     kept: list[CameraDetection] = []
     for d in sorted(dets, key=lambda d: -d.score):
-        x1, y1, x2, y2 = d.box
-        area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
-        duplicate = False
-        for k in kept:
-            kx1, ky1, kx2, ky2 = k.box
-            inter = max(min(x2, kx2) - max(x1, kx1), 0.0) * max(min(y2, ky2) - max(y1, ky1), 0.0)
-            smaller = min(area, max(kx2 - kx1, 0.0) * max(ky2 - ky1, 0.0))
-            if smaller > 0 and inter > overlap * smaller:
-                duplicate = True
-                break
-        if not duplicate:
-            kept.append(d)
+        if kept:
+            inter, area, areas = box_overlap(np.array(d.box), np.array([k.box for k in kept]))
+            smaller = np.minimum(area, areas)
+            if ((smaller > 0) & (inter > overlap * smaller)).any():
+                continue
+        kept.append(d)
     return kept
 
 

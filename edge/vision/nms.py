@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one box (4,) x1 y1 x2 y2 with each of `boxes` (N, 4); 0 where a union is empty."""
+def box_overlap(box: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Intersection areas of one box (4,) x1 y1 x2 y2 with each of `boxes` (N, 4), the box's own
+    area and the areas of `boxes` (empty boxes count 0)."""
     x1 = np.maximum(box[0], boxes[:, 0])
     y1 = np.maximum(box[1], boxes[:, 1])
     x2 = np.minimum(box[2], boxes[:, 2])
@@ -20,6 +21,12 @@ def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     area = max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
     widths = np.clip(boxes[:, 2] - boxes[:, 0], 0, None)
     areas = widths * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    return inter, area, areas
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box (4,) x1 y1 x2 y2 with each of `boxes` (N, 4); 0 where a union is empty."""
+    inter, area, areas = box_overlap(box, boxes)
     union = area + areas - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = np.where(union > 0, inter / union, 0.0)
