@@ -412,3 +412,49 @@ def test_a_tapper_read_just_outside_the_zone_still_gets_their_tap() -> None:
     _drive(manager, tracks, script)
     claimed = {v.card_uid: min(v.track_ids) for v in manager.visits.values() if v.track_ids}
     assert claimed["BBBB"] == 2
+
+
+def _stitch_world(lost: list[tuple[int, list[tuple[float, float, float]]]]):
+    """Visits v0001, v0002, ... each bound to one track with the given (t, x, y) points (away
+    from the entry), which then vanish."""
+    tracks, manager = TrackStore(end_after_s=1.5), VisitManager(LAYOUT)
+    frames: dict[float, list[tuple]] = {}
+    for i, (track_id, points) in enumerate(lost, start=1):
+        visit = Visit(f"v{i:04d}", f"UID{i}", "r", 0.0)
+        manager.visits[visit.visit_id] = visit
+        manager._bind(visit, track_id)
+        for t, x, y in points:
+            frames.setdefault(round(t, 2), []).append((track_id, x, y, ()))
+    for t in sorted(frames):
+        born, ended = tracks.update(t, frames[t])
+        manager.on_tracks(t, born, ended, tracks)
+    return tracks, manager
+
+
+def _reappear(tracks: TrackStore, manager: VisitManager, t: float, person: tuple) -> None:
+    born, ended = tracks.update(t, [person])
+    manager.on_tracks(t, born, ended, tracks)
+
+
+def test_a_fragment_goes_to_the_shopper_walking_towards_it_not_the_one_lost_nearest() -> None:
+    # Two shoppers pass each other: the walker (track 1, 1 m/s along x) is lost at (4.9, 6.0),
+    # a slow one (track 2) 0.7 s later at (4.64, 6.05). The fragment appears 0.9 m further
+    # along the walker's path, 1.1 m from the slow one: distance + 0.5 x gap scored 1.48
+    # against 1.39 and gave it to the slow one (busy store seed 0, realistic tracks).
+    walker = [(4.0 + 0.1 * k, 4.0 + 0.1 * k, 6.0) for k in range(10)]  # last at 4.9 s
+    slow = [(4.0 + 0.1 * k, 4.32 + 0.02 * k, 6.05) for k in range(17)]  # last at 5.6 s
+    tracks, manager = _stitch_world([(1, walker), (2, slow)])
+    _reappear(tracks, manager, 6.1, (3, 5.78, 6.0, ()))
+    assert manager.by_track[3] == "v0001"
+    assert 1 in manager.retired and 2 not in manager.retired
+
+
+def test_a_fragment_goes_to_the_shopper_lost_long_ago_standing_there() -> None:
+    # A shopper standing at a shelf (track 1) is lost for 6 s; another (track 2) was lost
+    # 1.4 s ago 2.5 m away. A fragment appears 0.5 m from the stander: theirs, not the recent
+    # one's (busy store seed 0: distance + 0.5 x gap preferred the recent loss).
+    stander = [(1.0 + 0.1 * k, 7.7, 4.9) for k in range(10)]  # last seen at 1.9 s
+    other = [(1.0 + 0.1 * k, 8.8, 2.1) for k in range(57)]  # last seen at 6.6 s
+    tracks, manager = _stitch_world([(1, stander), (2, other)])
+    _reappear(tracks, manager, 8.0, (3, 7.8, 4.4, ()))
+    assert manager.by_track[3] == "v0001"
