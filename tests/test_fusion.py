@@ -370,6 +370,52 @@ def test_position_noise_does_not_make_a_waiting_tapper_look_like_a_walker() -> N
     assert claimed == {"AAAA": 1, "BBBB": 2}
 
 
+def test_a_tapper_seen_for_only_two_frames_is_not_taken_for_a_walker() -> None:
+    # Busy store, seed 0: two shoppers tap 0.19 s apart. The first tapper's track is 0.2 s old
+    # at the tap and its noise moved it 0.12 m (0.6 m/s over 0.2 s); the second appears just
+    # before. The first tap is still the first tapper's, the second tap the second's.
+    x0, x1, y0, y1 = _entry_layout()
+    xa, xb = x0 + 0.7 * (x1 - x0), x0 + 0.75 * (x1 - x0)
+    ya, yb = y0 + 0.25 * (y1 - y0), y0 + 0.87 * (y1 - y0)
+    script: list[tuple] = [(0.9, [(1, x0 + 0.2 * (x1 - x0), ya, ())]), (1.2, "tap", "AAAA")]
+    script += [(60.1, [(2, xa + 0.02, ya + 0.1, ())]), (60.2, [(2, xa + 0.06, ya - 0.01, ())])]
+    script += [(60.3, [(2, xa, ya - 0.02, ()), (3, xb, yb, ())]), (60.33, "tap", "BBBB")]
+    script += [(60.4, [(2, xa, ya, ()), (3, xb, yb, ())]), (60.52, "tap", "CCCC")]
+    script += [(60.6, [(2, xa, ya, ()), (3, xb, yb, ())])]
+    tracks, manager = TrackStore(), VisitManager(LAYOUT)
+    _drive(manager, tracks, script)
+    claimed = {v.card_uid: min(v.track_ids) for v in manager.visits.values() if v.track_ids}
+    assert claimed == {"AAAA": 1, "BBBB": 2, "CCCC": 3}
+
+
+def test_a_tapper_lost_at_the_gate_comes_back_outside_it_as_themselves() -> None:
+    # Put-back-same-plate, seed 1: shopper A taps and walks in; shopper B taps 2 s later and is
+    # lost at the gate for 1.6 s, walking on meanwhile; B's new track appears just outside the
+    # entry zone (in its margin, where nobody enters), nearer where A stood than where B did.
+    # It is B's fragment, not a group member of A.
+    x0, x1, y0, y1 = _entry_layout()
+    a0 = (x0 + 0.8 * (x1 - x0), y0 + 0.5 * (y1 - y0))
+    b0 = (x0 + 0.2 * (x1 - x0), y0 + 0.5 * (y1 - y0))
+    script: list[tuple] = [(0.9, [(1, *a0, ())]), (1.2, "tap", "AAAA")]
+    for k in range(1, 21):  # A walks into the store along y
+        t = round(1.2 + 0.1 * k, 2)
+        people = [(1, a0[0], a0[1] + 0.1 * k, ())]
+        if t >= 2.9:
+            people.append((2, *b0, ()))
+        script.append((t, people))
+        if t == 3.2:
+            script.append((3.2, "tap", "BBBB"))
+    for k in range(10):  # B is lost from 3.2 s
+        script.append((round(3.3 + 0.1 * k, 2), [(1, a0[0], a0[1] + 2.0 + 0.1 * k, ())]))
+    for k in range(10):  # ... and a new track walks on from just outside the zone
+        people = [(1, a0[0], a0[1] + 3.5, ()), (3, x1 + 0.3 + 0.05 * k, y1 + 0.1, ())]
+        script.append((round(4.8 + 0.1 * k, 2), people))
+    tracks, manager = TrackStore(), VisitManager(LAYOUT)
+    _drive(manager, tracks, script)
+    claimed = {v.card_uid: sorted(v.track_ids) for v in manager.visits.values()}
+    assert claimed == {"AAAA": [1], "BBBB": [2, 3]}
+
+
 def test_near_ties_are_sharpened_but_an_exact_tie_is_still_reviewed() -> None:
     near = frames([shopper(1, PLATE, hand=True)], [shopper(2, PLATE, hand=True)])
     # Move shopper 2's hand 5 cm off the plate front: a near tie that shopper 1 wins.

@@ -37,6 +37,9 @@ class VisitParams:
     # candidate (the median of the last `tap_delay_samples`), this prior until there are any.
     tap_delay_s: float = 0.5
     walking_mps: float = 0.6  # faster than this over the last 0.6 s: walking away from the gate
+    # ... and further than position noise moves a standing shopper's track (two positions each
+    # about 6 cm off per axis differ by up to about 0.2 m).
+    walking_noise_m: float = 0.2
     # A tapper stands in the entry zone; position error (about 6 cm) can put one standing at its
     # edge just outside, so "in the zone" for a tap allows this much.
     zone_tolerance_m: float = 0.2
@@ -80,12 +83,21 @@ class Visit:
     gate_t: float | None = None  # when the tapper's track appeared
 
 
-def _recent_speed(history: TrackHistory, window_s: float = 0.6) -> float:
-    """Speed over the last `window_s` of a track, m/s (0 for a track seen once)."""
+def _walking(
+    history: TrackHistory, speed_mps: float, noise_m: float, window_s: float = 0.6
+) -> bool:
+    """Whether a track moved faster than `speed_mps` over its last `window_s`, by more than
+    position noise alone moves it (`noise_m`).
+
+    A young track has only a few tenths of a second of history: over 0.2 s, a standing shopper's
+    position error alone reads as 0.6 m/s, so a tapper who had just appeared at the reader was
+    taken for a group member walking away, and the next shopper got their tap (busy store,
+    seed 0: two shoppers tapping 0.19 s apart were bound to each other's cards).
+    """
     last = history.last
     first = next((p for p in history.points if p.t >= last.t - window_s), last)
-    dt = last.t - first.t
-    return math.hypot(last.x - first.x, last.y - first.y) / dt if dt > 0 else 0.0
+    moved = math.hypot(last.x - first.x, last.y - first.y)
+    return moved > max(speed_mps * (last.t - first.t), noise_m)
 
 
 class VisitManager:
@@ -214,7 +226,7 @@ class VisitManager:
             # the wrong person, 4 with the tap delay).
             inside = self._in_entry_zone(h.last.x, h.last.y, self.params.zone_tolerance_m)
             # Walking, not merely noisy: position error alone reads as 0.1-0.5 m/s over 0.6 s.
-            walking = _recent_speed(h) > self.params.walking_mps
+            walking = _walking(h, self.params.walking_mps, self.params.walking_noise_m)
             early = round(abs(t - h.first_t - delay), 1)
             return (not inside, walking, early, h.first_t, h.track_id)
 
@@ -240,7 +252,28 @@ class VisitManager:
         events: list[dict[str, Any]] = []
         for history in born:
             p = history.last
-            if self.at_entry(p.x, p.y):
+            # Born near the gate but clearly outside its zone (beyond the position error a
+            # tapper at its edge may show), where nobody enters: a fragment of a shopper lost
+            # there a moment ago first (put-back-same-plate, seed 1: a tapper lost
+            # 1.6 s at the gate came back 0.3 m outside its zone and joined the previous
+            # tapper as a group member, with all their picks).
+            stitched = None
+            if (
+                self.at_entry(p.x, p.y)
+                and not self.waiting
+                and not self._in_entry_zone(p.x, p.y, self.params.zone_tolerance_m)
+            ):
+                stitched = self._stitch(history, tracks)
+            if stitched is not None:
+                events.append(
+                    {
+                        "type": "visit_track",
+                        "t": t,
+                        "visit_id": stitched,
+                        "track_id": history.track_id,
+                    }
+                )
+            elif self.at_entry(p.x, p.y):
                 if self.waiting:
                     visit = self.visits[self.waiting.pop(0)]
                     self._bind(visit, history.track_id, tracks=tracks)
