@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from edge.review.clip import ClipRecorder, clip_event_id, clip_message
 from edge.settlement import build_receipt, receipt_message
 from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
 from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
+from edge.tracks.late_swaps import LateSwap, LateSwapCheck
 from edge.tracks.store import TrackStore, distance_to_segment
 from edge.tracks.swaps import SwapRepair
 from edge.visits.manager import VisitManager, VisitParams
@@ -52,6 +53,8 @@ class CoreStats:
     reviews: int = 0
     faults: int = 0
     track_swaps_repaired: int = 0
+    late_swaps_repaired: int = 0
+    lines_moved_by_late_swaps: int = 0
     planograms_applied: int = 0
     planograms_rejected: int = 0
     price_books_received: int = 0
@@ -86,6 +89,7 @@ class EdgeCore:
         self.detectors = {key: ShelfEventDetector(layout, key[0], key[1]) for key in layout.shelves}
         self.tracks = TrackStore()
         self.swaps = SwapRepair()  # undoes the person tracker's identity swaps first
+        self.late_swaps = LateSwapCheck()  # ... and those only a second of motion reveals
         self.visits = VisitManager(layout, visit_params)
         self.fusion = Fusion(layout, fusion_params)
         for key, detector in self.detectors.items():
@@ -117,6 +121,7 @@ class EdgeCore:
         self._seq = 0
         self._receipt_seq = 0
         self._line = 0
+        self._line_settled: dict[str, float] = {}  # line id -> when its shelf event settled
         self.now = 0.0
 
     def _emit(self, event: dict[str, Any]) -> None:
@@ -272,8 +277,84 @@ class EdgeCore:
         born, ended = self.tracks.update(t, people)
         for out in self.visits.on_tracks(t, born, ended, self.tracks):
             self._on_visit_event(out)
+        for swap in self.late_swaps.observe(t, [(tid, x, y) for tid, x, y, _ in people]):
+            self._late_swap(swap)
         for (track_a, track_b), distance in self.handoffs.update(t, self.tracks, self.visits):
             self._hand_over(track_a, track_b, distance)
+
+    def _late_swap(self, swap: LateSwap) -> None:
+        """Two tracks' ids were exchanged `swap.t` ago: give each its own person back from then
+        on, and move what fusion decided on the wrong person since then to the other visit."""
+        va = self.visits.visit_of_track(swap.a)
+        vb = self.visits.visit_of_track(swap.b)
+        if any(v is not None and v.closed_t is not None for v in (va, vb)):
+            return  # already settled: too late to move anything
+        if not self.tracks.exchange_since(swap.a, swap.b, swap.t):
+            return
+        self.swaps.exchange_outputs(self.now, swap.a, swap.b)
+        self.late_swaps.accept(swap)
+        self.stats.late_swaps_repaired += 1
+        self.stats.track_swaps_repaired = self.swaps.repaired
+        self._emit(
+            {
+                "type": "track_swap_repaired",
+                "t": self.now,
+                "tracks": [swap.a, swap.b],
+                "since": round(swap.t, 4),
+                "visits": [v.visit_id if v is not None else None for v in (va, vb)],
+            }
+        )
+        if va is None or vb is None or va is vb:
+            return
+        other = {va.visit_id: vb.visit_id, vb.visit_id: va.visit_id}
+        moves = []
+        for visit_id in sorted(other):
+            for change in self.carts[visit_id].events:
+                track = change.evidence.get("track_id")
+                # When the shelf settled, not when the line was written: a pick that settled
+                # before the exchange was seen on the right person.
+                settled = self._line_settled.get(change.line_id, change.t)
+                if settled >= swap.t and track in (swap.a, swap.b) and change.quantity != 0:
+                    moves.append((change.line_id, visit_id, change))
+        evidence_note = {"late_swap_t": round(swap.t, 3), "tracks": [swap.a, swap.b]}
+        for _, visit_id, change in sorted(moves, key=lambda m: m[0]):
+            undo = CartEvent(
+                self._line_id(),
+                self.now,
+                change.product_id,
+                -change.quantity,
+                change.confidence,
+                change.evidence | {"late_swap": evidence_note},
+            )
+            redo = replace(undo, line_id=self._line_id(), quantity=change.quantity)
+            # Undo on the visit that got it, then apply to the other; a put-back the other
+            # visit cannot explain (it holds no such unit) is left where it was.
+            steps = [(visit_id, undo), (other[visit_id], redo)]
+            if change.quantity < 0:
+                steps = [(other[visit_id], redo), (visit_id, undo)]
+                if self.carts[other[visit_id]].quantities().get(change.product_id, 0) <= 0:
+                    continue
+            for target, step in steps:
+                cart = self.carts[target]
+                applied = cart.add(step) if step.quantity > 0 else cart.remove(step)
+                if applied is None:
+                    break
+                self.stats.cart_lines += 1
+                self._emit(
+                    {
+                        "type": "cart_line_added" if step.quantity > 0 else "cart_line_removed",
+                        "t": self.now,
+                        "visit_id": target,
+                        "line_id": step.line_id,
+                        "product_id": step.product_id,
+                        "quantity": abs(applied.quantity),
+                        "shelf_event_id": step.evidence.get("shelf_event_id"),
+                        "t_shelf_settled": None,
+                        "confidence": round(step.confidence, 4),
+                        "evidence": step.evidence,
+                    }
+                )
+            self.stats.lines_moved_by_late_swaps += 1
 
     def _hand_over(self, track_a: int, track_b: int, distance: float) -> None:
         """Move the item most recently taken by one of the two visits to the other's cart."""
@@ -419,6 +500,7 @@ class EdgeCore:
         )
         applied = cart.add(change) if decision.quantity > 0 else cart.remove(change)
         if applied is not None:
+            self._line_settled[line_id] = event.t_end
             self.stats.cart_lines += 1
             self._emit(
                 {
@@ -449,6 +531,8 @@ class EdgeCore:
 
     def _settle(self, visit_id: str) -> None:
         visit = self.visits.visits[visit_id]
+        for change in self.carts[visit_id].events:  # a settled cart's lines never move again
+            self._line_settled.pop(change.line_id, None)
         for out in self.exit_tags.settle(visit_id, self.carts[visit_id], self.now, self._line_id):
             self.stats.cart_lines += out["type"] == "cart_line_added"
             self._emit(out)

@@ -79,6 +79,20 @@ class TrackStore:
             self.ended.popleft()
         return born, ended
 
+    def exchange_since(self, a: int, b: int, t: float) -> bool:
+        """From time `t` on, tracks `a` and `b` carry each other's points: an identity swap found
+        late (edge/tracks/late_swaps.py). Only between two live tracks; returns whether done."""
+        ha, hb = self.tracks.get(a), self.tracks.get(b)
+        if ha is None or hb is None:
+            return False
+        before_a = [p for p in ha.points if p.t < t]
+        before_b = [p for p in hb.points if p.t < t]
+        after_a = [p for p in ha.points if p.t >= t]
+        after_b = [p for p in hb.points if p.t >= t]
+        ha.points = deque(before_a + after_b)
+        hb.points = deque(before_b + after_a)
+        return True
+
     def recent(self) -> list[TrackHistory]:
         """Live tracks and those ended within the history window, by track id."""
         return sorted([*self.tracks.values(), *self.ended], key=lambda h: h.track_id)

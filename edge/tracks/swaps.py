@@ -96,6 +96,18 @@ class SwapRepair:
         self._forget(t)
         return out
 
+    def exchange_outputs(self, t: float, a: int, b: int) -> None:
+        """Exchange output ids `a` and `b` from now on: a swap found late (edge/tracks/
+        late_swaps.py). The tracker ids carrying them swap labels; their motion stays, since
+        a second after the exchange it is already the motion of whom they follow now."""
+        by_label = {label: tid for tid, label in self.label.items()}
+        ta, tb = by_label.get(a), by_label.get(b)
+        if ta is None or tb is None:
+            return
+        self.label[ta], self.label[tb] = b, a
+        self.repaired += 1
+        self.repairs.append((t, a, b))
+
     def _repair(self, t: float, jumped: list[Jump]) -> set[int]:
         """Pair up jumped tracks whose positions fit each other's predictions, best fit first;
         returns the tracker ids exchanged."""
