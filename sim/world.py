@@ -188,6 +188,18 @@ class World:
         su = min(max(u + offset_u + float(rng.normal(0, 0.08)), 0.15), length - 0.15)
         return self._floor_at(ref, su, -float(rng.uniform(0.35, 0.5)))
 
+    def _others(self, t0: float, horizon_s: float) -> np.ndarray:
+        """Where the shoppers planned earlier are from t0 to t0 + horizon_s, every 0.5 s
+        (M, 2)."""
+        times = t0 + np.arange(0.0, horizon_s + 1e-9, 0.5)
+        seen = [np.zeros((0, 2))]
+        for plan in self.plans:
+            tl = plan.timeline
+            at = times[(times >= tl.start) & (times <= tl.end)]
+            if len(at):
+                seen.append(tl.positions(at))
+        return np.concatenate(seen)
+
     def _make_room(self, b: TimelineBuilder, product_id: str, u: float) -> None:
         """Keep clear of shoppers planned earlier: when one stands (or passes) within
         SIDE_BY_SIDE_M of where this one just stopped during the next ROOM_LOOKAHEAD_S, step
@@ -196,23 +208,10 @@ class World:
         never stand in one place, so a camera sees two people."""
 
         def others(t0: float) -> np.ndarray:
-            """Where the shoppers planned earlier are from t0 on, every 0.5 s (M, 2)."""
-            times = t0 + np.arange(0.0, ROOM_LOOKAHEAD_S + 1e-9, 0.5)
-            seen = [np.zeros((0, 2))]
-            for plan in self.plans:
-                tl = plan.timeline
-                at = times[(times >= tl.start) & (times <= tl.end)]
-                if len(at):
-                    seen.append(tl.positions(at))
-            return np.concatenate(seen)
-
-        def free(pt: Point, near: np.ndarray) -> bool:
-            return not len(near) or bool(
-                np.hypot(near[:, 0] - pt[0], near[:, 1] - pt[1]).min() >= SIDE_BY_SIDE_M
-            )
+            return self._others(t0, ROOM_LOOKAHEAD_S)
 
         near = others(b.t)
-        if free(b.pos, near):
+        if _free(b.pos, near):
             return
         ref = self.layout.product_plates[product_id][0]
         gondola = self.layout.gondolas[ref.gondola]
@@ -225,7 +224,7 @@ class World:
                 ):
                     continue
                 cand = self._floor_at(ref, cand_u, depth)
-                if free(cand, near):
+                if _free(cand, near):
                     b.walk_to(cand)
                     return
         spot = b.pos
@@ -235,7 +234,7 @@ class World:
         b.walk_to(back)
         for _ in range(int(ROOM_MAX_WAIT_S / 0.5)):
             b.wait(0.5)
-            if free(spot, others(b.t)):
+            if _free(spot, others(b.t)):
                 break
         b.walk_to(spot)
 
@@ -253,14 +252,33 @@ class World:
                 return (x, y)
         return lane
 
-    def _gate_point(self, gate_zone: list[tuple[float, float]], rng: np.random.Generator) -> Point:
+    def _gate_point(
+        self,
+        gate_zone: list[tuple[float, float]],
+        rng: np.random.Generator,
+        at_t: float | None = None,
+    ) -> Point:
+        """A random spot in the gate zone; with `at_t`, one at least SIDE_BY_SIDE_M from every
+        shopper planned earlier who stands there over the next few seconds (else the roomiest
+        of 100 spots tried): two shoppers tapping one after another never stand inside each
+        other (busy store, seed 2: a tapper appeared 6 cm from the one before, and the tracks
+        of the two could not be told apart)."""
         xs = [p[0] for p in gate_zone]
         ys = [p[1] for p in gate_zone]
-        for _ in range(20):
+        near = self._others(at_t, TAP_S + 3.0) if at_t is not None else np.zeros((0, 2))
+        best: tuple[float, Point] | None = None
+        for _ in range(20 if not len(near) else 100):
             p = (float(rng.uniform(min(xs), max(xs))), float(rng.uniform(min(ys), max(ys))))
-            if point_in_polygon(p, gate_zone):
+            if not point_in_polygon(p, gate_zone):
+                continue
+            if not len(near):
                 return p
-        return self.layout.gate_center(self.entry_gate.id)
+            room = float(np.hypot(near[:, 0] - p[0], near[:, 1] - p[1]).min())
+            if room >= SIDE_BY_SIDE_M:
+                return p
+            if best is None or room > best[0]:
+                best = (room, p)
+        return best[1] if best is not None else self.layout.gate_center(self.entry_gate.id)
 
     # --- intents ------------------------------------------------------------------------------
 
@@ -404,7 +422,7 @@ class World:
     ) -> tuple[ShopperPlan, TimelineBuilder]:
         lo, hi = self.scenario.shopper.walk_speed_mps
         if start is None:
-            start = self._gate_point(self.entry_gate.zone, rng)
+            start = self._gate_point(self.entry_gate.zone, rng, at_t=arrive_t)
         b = TimelineBuilder(self.router, arrive_t, start, float(rng.uniform(lo, hi)), rng)
         uid = hashlib.sha256(f"card-{self.seed}-{person}".encode()).hexdigest()[:14].upper()
         plan = ShopperPlan(
@@ -749,6 +767,13 @@ def _truth_action(
 
 def _ref_key(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split("."))
+
+
+def _free(pt: Point, near: np.ndarray) -> bool:
+    """Whether no one in `near` (M, 2) stands within SIDE_BY_SIDE_M of `pt`."""
+    return not len(near) or bool(
+        np.hypot(near[:, 0] - pt[0], near[:, 1] - pt[1]).min() >= SIDE_BY_SIDE_M
+    )
 
 
 def side_by_side(positions: list[float], gap: float, lo: float, hi: float) -> list[float]:
