@@ -13,53 +13,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from _scenarios import add_scenario_options, on_replay, scenario_jobs
+
 from edge.eval import evaluate
 from edge.eval.scoring import combine
-from edge.replay.runner import replay_session
-from sim.generate import generate_session
-from sim.scenario import load_scenario, scenario_names
+
+
+def _measure(session: Path, run: Path) -> dict:
+    result = evaluate(session, run)
+    stats = json.loads((run / "run.json").read_text())["stats"]
+    result["track_swaps_repaired"] = stats.get("track_swaps_repaired", 0)
+    return result
 
 
 def run_one(job: tuple[str, int, str]) -> tuple[str, int, dict]:
-    scenario, seed, tracks = job
-    with tempfile.TemporaryDirectory() as tmp:
-        session, run = Path(tmp) / "s", Path(tmp) / "r"
-        sc = load_scenario(scenario)
-        if tracks != "realistic":  # isolates fusion from (some) tracking errors
-            sc = sc.model_copy(deep=True)
-            sc.tracks.noise = tracks
-        generate_session(sc, seed, session)
-        replay_session(session, run)
-        result = evaluate(session, run)
-        stats = json.loads((run / "run.json").read_text())["stats"]
-        result["track_swaps_repaired"] = stats.get("track_swaps_repaired", 0)
-        return scenario, seed, result
+    return job[0], job[1], on_replay(job, _measure)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--first-seed", type=int, default=1, help="seeds first..first+seeds-1")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--scenario", action="append")
+    add_scenario_options(parser, first_seed=1)
     parser.add_argument("--json", type=Path)
-    parser.add_argument(
-        "--tracks",
-        choices=["realistic", "no-swaps", "perfect"],
-        default="realistic",
-        help="person-track errors: as the scenarios say, without identity swaps, or none",
-    )
     args = parser.parse_args()
-    names = args.scenario or scenario_names()
-    jobs = [
-        (n, seed, args.tracks)
-        for n in names
-        for seed in range(args.first_seed, args.first_seed + args.seeds)
-    ]
+    names, jobs = scenario_jobs(args)
     results: dict[str, list[dict]] = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         for scenario, seed, result in pool.map(run_one, jobs):

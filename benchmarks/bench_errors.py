@@ -31,20 +31,18 @@ import argparse
 import bisect
 import json
 import math
-import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from _scenarios import add_scenario_options, on_replay, scenario_jobs
+
 from edge.eval import evaluate
 from edge.eval.run_reader import read_run
 from edge.eval.scoring import combine, match_receipts, match_shelf_events, payers
-from edge.replay.runner import replay_session
 from edge.session.reader import Session
 from edge.tracks.swaps import SwapRepair
-from sim.generate import generate_session
-from sim.scenario import load_scenario, scenario_names
 
 CAUSES = (
     "no event",
@@ -197,36 +195,21 @@ def analyse(session_dir: Path, run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _measure(session: Path, run: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    return analyse(session, run), evaluate(session, run)
+
+
 def run_one(job: tuple[str, int, str]) -> tuple[str, int, list[dict[str, Any]], dict[str, Any]]:
-    scenario, seed, tracks = job
-    with tempfile.TemporaryDirectory() as tmp:
-        session, run = Path(tmp) / "s", Path(tmp) / "r"
-        sc = load_scenario(scenario)
-        if tracks != "realistic":
-            sc = sc.model_copy(deep=True)
-            sc.tracks.noise = tracks
-        generate_session(sc, seed, session)
-        replay_session(session, run)
-        return scenario, seed, analyse(session, run), evaluate(session, run)
+    rows, score = on_replay(job, _measure)
+    return job[0], job[1], rows, score
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--scenario", action="append")
+    add_scenario_options(parser, first_seed=0)
     parser.add_argument("--show", type=int, default=0, help="print this many rows per cause")
-    parser.add_argument(
-        "--tracks", choices=["realistic", "no-swaps", "perfect"], default="realistic"
-    )
     args = parser.parse_args()
-    names = args.scenario or scenario_names()
-    jobs = [
-        (n, s, args.tracks)
-        for n in names
-        for s in range(args.first_seed, args.first_seed + args.seeds)
-    ]
+    names, jobs = scenario_jobs(args)
     by_scenario: dict[str, Counter[str]] = {}
     examples: dict[str, list[str]] = {}
     scores = []

@@ -252,54 +252,34 @@ class VisitManager:
         events: list[dict[str, Any]] = []
         for history in born:
             p = history.last
+            near_gate = self.at_entry(p.x, p.y)
             # Born near the gate but clearly outside its zone (beyond the position error a
             # tapper at its edge may show), where nobody enters: a fragment of a shopper lost
-            # there a moment ago first (put-back-same-plate, seed 1: a tapper lost
-            # 1.6 s at the gate came back 0.3 m outside its zone and joined the previous
-            # tapper as a group member, with all their picks).
-            stitched = None
-            if (
-                self.at_entry(p.x, p.y)
-                and not self.waiting
-                and not self._in_entry_zone(p.x, p.y, self.params.zone_tolerance_m)
-            ):
-                stitched = self._stitch(history, tracks)
-            if stitched is not None:
+            # there a moment ago first (put-back-same-plate, seed 1: a tapper lost 1.6 s at the
+            # gate came back 0.3 m outside its zone and joined the previous tapper as a group
+            # member, with all their picks).
+            in_zone = self._in_entry_zone(p.x, p.y, self.params.zone_tolerance_m)
+            if near_gate and self.waiting:
+                visit = self.visits[self.waiting.pop(0)]
+                self._bind(visit, history.track_id, tracks=tracks)
+                joined: str | None = visit.visit_id
+            elif near_gate and in_zone:
+                joined = None
+            else:
+                joined = self._stitch(history, tracks)
+            if joined is not None:
                 events.append(
                     {
                         "type": "visit_track",
                         "t": t,
-                        "visit_id": stitched,
+                        "visit_id": joined,
                         "track_id": history.track_id,
                     }
                 )
-            elif self.at_entry(p.x, p.y):
-                if self.waiting:
-                    visit = self.visits[self.waiting.pop(0)]
-                    self._bind(visit, history.track_id, tracks=tracks)
-                    events.append(
-                        {
-                            "type": "visit_track",
-                            "t": t,
-                            "visit_id": visit.visit_id,
-                            "track_id": history.track_id,
-                        }
-                    )
-                else:
-                    self.unclaimed[history.track_id] = t
+            elif near_gate:
+                self.unclaimed[history.track_id] = t
             else:
-                stitched = self._stitch(history, tracks)
-                if stitched is not None:
-                    events.append(
-                        {
-                            "type": "visit_track",
-                            "t": t,
-                            "visit_id": stitched,
-                            "track_id": history.track_id,
-                        }
-                    )
-                else:
-                    self._fault("track appeared away from the entry and matched no visit")
+                self._fault("track appeared away from the entry and matched no visit")
         # Entrants that walked into the store without a tap join the latest visit (a group).
         for tid in sorted(self.unclaimed):
             history = tracks.tracks.get(tid)
