@@ -207,10 +207,7 @@ class World:
         when there is none, wait a step back in the aisle until the spot is free. Two bodies
         never stand in one place, so a camera sees two people."""
 
-        def others(t0: float) -> np.ndarray:
-            return self._others(t0, ROOM_LOOKAHEAD_S)
-
-        near = others(b.t)
+        near = self._others(b.t, ROOM_LOOKAHEAD_S)
         if _free(b.pos, near):
             return
         ref = self.layout.product_plates[product_id][0]
@@ -234,7 +231,7 @@ class World:
         b.walk_to(back)
         for _ in range(int(ROOM_MAX_WAIT_S / 0.5)):
             b.wait(0.5)
-            if _free(spot, others(b.t)):
+            if _free(spot, self._others(b.t, ROOM_LOOKAHEAD_S)):
                 break
         b.walk_to(spot)
 

@@ -335,25 +335,8 @@ class EdgeCore:
                 if self.carts[other[visit_id]].quantities().get(change.product_id, 0) <= 0:
                     continue
             for target, step in steps:
-                cart = self.carts[target]
-                applied = cart.add(step) if step.quantity > 0 else cart.remove(step)
-                if applied is None:
+                if self._apply_line(target, step, step.evidence.get("shelf_event_id")) is None:
                     break
-                self.stats.cart_lines += 1
-                self._emit(
-                    {
-                        "type": "cart_line_added" if step.quantity > 0 else "cart_line_removed",
-                        "t": self.now,
-                        "visit_id": target,
-                        "line_id": step.line_id,
-                        "product_id": step.product_id,
-                        "quantity": abs(applied.quantity),
-                        "shelf_event_id": step.evidence.get("shelf_event_id"),
-                        "t_shelf_settled": None,
-                        "confidence": round(step.confidence, 4),
-                        "evidence": step.evidence,
-                    }
-                )
             self.stats.lines_moved_by_late_swaps += 1
 
     def _hand_over(self, track_a: int, track_b: int, distance: float) -> None:
@@ -387,27 +370,9 @@ class EdgeCore:
             "hands_distance_m": round(distance, 3),
         }
         for visit, quantity in ((giver, -1), (taker, 1)):
-            self._line += 1
-            change = CartEvent(f"l{self._line:05d}", self.now, product_id, quantity, 0.8, evidence)
-            cart = self.carts[visit.visit_id]
-            applied = cart.add(change) if quantity > 0 else cart.remove(change)
-            if applied is None:
+            change = CartEvent(self._line_id(), self.now, product_id, quantity, 0.8, evidence)
+            if self._apply_line(visit.visit_id, change) is None:
                 return
-            self.stats.cart_lines += 1
-            self._emit(
-                {
-                    "type": "cart_line_added" if quantity > 0 else "cart_line_removed",
-                    "t": self.now,
-                    "visit_id": visit.visit_id,
-                    "line_id": change.line_id,
-                    "product_id": product_id,
-                    "quantity": 1,
-                    "shelf_event_id": None,
-                    "t_shelf_settled": None,
-                    "confidence": 0.8,
-                    "evidence": evidence,
-                }
-            )
 
     def finish(self, t: float) -> None:
         """End of a replay: flush the parsers and detectors, close and settle open visits."""
@@ -487,35 +452,17 @@ class EdgeCore:
                 }
             )
             return
-        cart = self.carts[decision.visit_id]
-        self._line += 1
-        line_id = f"l{self._line:05d}"
         change = CartEvent(
-            line_id,
+            self._line_id(),
             self.now,
             decision.product_id or "",
             decision.quantity,
             decision.confidence,
             decision.evidence,
         )
-        applied = cart.add(change) if decision.quantity > 0 else cart.remove(change)
-        if applied is not None:
-            self._line_settled[line_id] = event.t_end
-            self.stats.cart_lines += 1
-            self._emit(
-                {
-                    "type": "cart_line_added" if applied.quantity > 0 else "cart_line_removed",
-                    "t": self.now,
-                    "visit_id": decision.visit_id,
-                    "line_id": line_id,
-                    "product_id": applied.product_id,
-                    "quantity": abs(applied.quantity),
-                    "shelf_event_id": event.event_id,
-                    "t_shelf_settled": round(event.t_end, 4),
-                    "confidence": round(decision.confidence, 4),
-                    "evidence": decision.evidence,
-                }
-            )
+        settled = round(event.t_end, 4)
+        if self._apply_line(decision.visit_id, change, event.event_id, settled) is not None:
+            self._line_settled[change.line_id] = event.t_end
         if decision.review_reason:
             self.review.setdefault(decision.visit_id, []).append(decision.review_reason)
             self._emit(
@@ -602,6 +549,36 @@ class EdgeCore:
     def _line_id(self) -> str:
         self._line += 1
         return f"l{self._line:05d}"
+
+    def _apply_line(
+        self,
+        visit_id: str,
+        change: CartEvent,
+        shelf_event_id: str | None = None,
+        t_shelf_settled: float | None = None,
+    ) -> CartEvent | None:
+        """Add (positive quantity) or remove `change` on a visit's cart and emit the line as
+        applied; None when there was nothing of that product to remove."""
+        cart = self.carts[visit_id]
+        applied = cart.add(change) if change.quantity > 0 else cart.remove(change)
+        if applied is None:
+            return None
+        self.stats.cart_lines += 1
+        self._emit(
+            {
+                "type": "cart_line_added" if applied.quantity > 0 else "cart_line_removed",
+                "t": self.now,
+                "visit_id": visit_id,
+                "line_id": change.line_id,
+                "product_id": applied.product_id,
+                "quantity": abs(applied.quantity),
+                "shelf_event_id": shelf_event_id,
+                "t_shelf_settled": t_shelf_settled,
+                "confidence": round(change.confidence, 4),
+                "evidence": change.evidence,
+            }
+        )
+        return applied
 
     def on_receipt(self, receipt: dict[str, Any]) -> None:
         """Hook for the runner (replay writes receipts.jsonl; live publishes)."""

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge.tracks.store import exchange_tails
+
 Point = tuple[float, float, float]  # (t, x, y)
 
 
@@ -198,12 +200,9 @@ class LateSwapCheck:
 
     def _exchange(self, a: int, b: int, t_c: float) -> None:
         """From `t_c` on, each of the two ids carries the other's points."""
-        pa = self.points.get(a, deque())
-        pb = self.points.get(b, deque())
-        keep_a = [q for q in pa if q[0] < t_c]
-        keep_b = [q for q in pb if q[0] < t_c]
-        self.points[a] = deque(keep_a + [q for q in pb if q[0] >= t_c])
-        self.points[b] = deque(keep_b + [q for q in pa if q[0] >= t_c])
+        self.points[a], self.points[b] = exchange_tails(
+            self.points.get(a, ()), self.points.get(b, ()), t_c, lambda q: q[0]
+        )
         # Encounters still pending between one of these and a third track were seen under the
         # old labels; they stay as they are (their own verdict comes in a moment).
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 HISTORY_S = 20.0
 
@@ -94,17 +96,26 @@ class TrackStore:
         ha, hb = self.tracks.get(a), self.tracks.get(b)
         if ha is None or hb is None:
             return False
-        before_a = [p for p in ha.points if p.t < t]
-        before_b = [p for p in hb.points if p.t < t]
-        after_a = [p for p in ha.points if p.t >= t]
-        after_b = [p for p in hb.points if p.t >= t]
-        ha.points = deque(before_a + after_b)
-        hb.points = deque(before_b + after_a)
+        ha.points, hb.points = exchange_tails(ha.points, hb.points, t, lambda p: p.t)
         return True
 
     def recent(self) -> list[TrackHistory]:
         """Live tracks and those ended within the history window, by track id."""
         return sorted([*self.tracks.values(), *self.ended], key=lambda h: h.track_id)
+
+
+P = TypeVar("P")
+
+
+def exchange_tails(
+    a: Iterable[P], b: Iterable[P], t: float, time_of: Callable[[P], float]
+) -> tuple[deque[P], deque[P]]:
+    """Two time-ordered point sequences with their parts from `t` on exchanged."""
+    a, b = list(a), list(b)
+    return (
+        deque([p for p in a if time_of(p) < t] + [p for p in b if time_of(p) >= t]),
+        deque([p for p in b if time_of(p) < t] + [p for p in a if time_of(p) >= t]),
+    )
 
 
 def distance_to_segment(
