@@ -192,3 +192,45 @@ def test_a_shopper_who_walks_up_to_another_and_turns_back_is_no_swap() -> None:
         for swap in eager.observe(round(0.1 * k, 2), [(1, *pa), (2, *pb)]):
             eager.accept(swap)
     assert len(eager.found) == 1
+
+
+def test_the_core_moves_a_line_decided_on_the_wrong_person_after_the_swap(tmp_path) -> None:
+    # Two open visits follow tracks 1 and 2 through the crossing above. A pick that settled
+    # after the exchange (0.5 s) was given to visit 1 on track 1, which by then followed
+    # shopper b: when the late check finds the swap, the line moves to visit 2.
+    from types import SimpleNamespace
+
+    from edge.carts.cart import Cart
+    from edge.config import load_store_config_text, resolve_store
+    from edge.config.layout import StoreLayout
+    from edge.fusion.attribution import Decision
+    from edge.journal.journal import Journal
+    from edge.pipeline.core import EdgeCore
+    from edge.visits.manager import Visit
+
+    layout = StoreLayout(load_store_config_text(resolve_store("small")[1], source="small"))
+    events: list[dict] = []
+    core = EdgeCore(
+        layout, emit=events.append, journal=Journal(tmp_path / "j.sqlite"), start_time_unix=0.0
+    )
+    for n in (1, 2):
+        visit = Visit(f"v000{n}", f"UID{n}", "r", 0.0)
+        core.visits.visits[visit.visit_id] = visit
+        core.visits._bind(visit, n)
+        core.carts[visit.visit_id] = Cart(visit.visit_id)
+    product = layout.config.products[0].id
+    for t, people in crossing_one_jump(swap=True):
+        core.on_tracks(t, [(tid, x, y, ()) for tid, x, y in people])
+        if t == 0.8:
+            pick = Decision("v0001", product, 1, 0.9, {"track_id": 1, "shelf_event_id": "se-1"})
+            core._apply(SimpleNamespace(event_id="se-1", t_end=0.7), pick)
+            assert core.carts["v0001"].quantities() == {product: 1}
+    assert core.carts["v0001"].quantities() == {}
+    assert core.carts["v0002"].quantities() == {product: 1}
+    repaired = [e for e in events if e["type"] == "track_swap_repaired"]
+    assert [(e["tracks"], e["since"], e["visits"]) for e in repaired] == [
+        ([1, 2], 0.5, ["v0001", "v0002"])
+    ]
+    moved = [(e["type"], e["visit_id"]) for e in events if "late_swap" in e.get("evidence", {})]
+    assert moved == [("cart_line_removed", "v0001"), ("cart_line_added", "v0002")]
+    assert core.stats.late_swaps_repaired == 1 and core.stats.lines_moved_by_late_swaps == 1
