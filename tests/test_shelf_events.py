@@ -264,6 +264,37 @@ CASES: list[tuple[str, Callable[[], Trace], list[Expect]]] = [
         [Expect((2, 3), -250, "B"), Expect((4,), -500, "D")],
     ),
     (
+        # One lifts a unit (mostly off plate 3) while the other presses plate 2 of the same
+        # product, then lifts a unit mostly off plate 2: the settled plateau between (plate 2 up
+        # by the hand, plate 3 down) is no event. Was -100 g and then -400 g.
+        "two shoppers take one product at once, a hand pressing its other plate",
+        lambda: (
+            Trace(14)
+            .pick({3: 200, 2: 50}, 4.0, contact_s=0.5)
+            .pick({2: 200, 3: 50}, 4.3, contact_s=1.5, press_g=150.0)
+        ),
+        [Expect((2, 3), -500, "B", quantity=2, detected_by=5.8 + 1.0)],
+    ),
+    (
+        # The same on a product across three plates, the hand on the plate the first unit left
+        # alone. Was -450 g and then -750 g.
+        "two shoppers take one wide product at once, a hand pressing its third plate",
+        lambda: (
+            Trace(14)
+            .pick({8: 150, 9: 450}, 4.0, contact_s=0.5)
+            .press(7, 4.3, 5.8, 150.0)
+            .pick({7: 450, 8: 150}, 5.8, contact_s=0.0)
+        ),
+        [Expect((7, 8, 9), -1200, "F", quantity=2, detected_by=5.8 + 1.0)],
+    ),
+    (
+        # A unit lifted and its neighbour sliding onto the other plate: a plate up inside a
+        # removal that weighs right is reported at once, not held as a possible hand.
+        "a unit lifted, weight shifting onto its other plate",
+        lambda: Trace(12).pick({2: -30, 3: 280}, 4.0),
+        [Expect((2, 3), -250, "B", detected_by=4.6 + 1.1)],
+    ),
+    (
         "multi-unit grab of 3",
         lambda: Trace(12).pick({1: 300}, 4.0, contact_s=1.2),
         [Expect((1,), -300, "A", quantity=3)],

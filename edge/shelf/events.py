@@ -27,7 +27,8 @@ How it works (docs/shelf-events.md has the full story and the measured figures):
    not sit on the moving neighbour. A weight *increase* is emitted at once only if it matches a
    recent removal from the same plates (a put-back); otherwise it may be a hand resting on the
    shelf, and it is held until it has been stable for ``put_hold_samples`` or it changes again
-   (a resting hand then lifting an item gives one event: the net change).
+   (a resting hand then lifting an item gives one event: the net change). So is a removal that
+   fits nothing with one of its plates up (a second shopper's hand on the same product).
 6. **Faults.** Bit-identical readings for ``stuck_samples`` (a channel that was moving like a
    live one) or ``stuck_quiet_samples`` (a channel never seen moving), readings at the ADC rail,
    a board-reported plate fault, or a plate that never settles raise a :class:`PlateFault`; the
@@ -736,6 +737,15 @@ class ShelfEventDetector:
                 if part.best >= 0 and any(self._pmask[part.best, m] for m in moving):
                     continue
             split = self._split_held(part)
+            if (
+                not final
+                and stable_for < p.put_hold_samples
+                and self._hand_inside(part if split is None else split[-1])
+            ):
+                # A plate of this removal is up: maybe a hand still resting there (another
+                # shopper's, reaching into the same product). Hold, remembering the plateau.
+                self._remember_hold(part, t_now)
+                continue
             if split is not None:
                 # A held increase, then another change: a put followed by a pick explains it
                 # better than one net change (a resting hand) does.
@@ -765,6 +775,31 @@ class ShelfEventDetector:
             out.append(self._emit(part, t_now))
             self._release(plates)
         return out
+
+    def _hand_inside(self, part: _Part) -> bool:
+        """Is this removal poorly explained and is one of its plates up by an event's worth?
+
+        The settling test cannot tell a hand held still from a new level. A part whose net
+        change is an increase is held for that reason (below); but when two shoppers reach into
+        one product at once, one lifting a unit while the other presses on a neighbouring plate
+        of the same product, the press is netted against the removal (the plates are one group,
+        one part) and the part looks like a removal of the wrong weight. Emitting it would
+        re-zero the pressed plate at the hand's level, so the lift that follows reads as hand
+        plus item: two events of wrong weights. A unit taken does not make one of its plates
+        heavier; a hand does. So such a part waits like a held increase: until the plate
+        changes again (the hand lifts: the net change, or a split at the remembered plateau,
+        is then reported) or it has been stable for ``put_hold_samples`` (weight shifted
+        between plates for good). A part already well explained (``fit >= early_fit``, as for
+        emitting next to a moving plate) is reported at once: an item shifting onto its
+        neighbour as a unit is lifted does not delay a pick that weighs right.
+        """
+        p = self.params
+        return (
+            not part.null
+            and part.delta < 0
+            and part.fit < p.early_fit
+            and float(part.d.max()) >= p.min_event_g
+        )
 
     def _delta(self, lo: int, hi: int) -> FloatArray:
         return self._level[lo : hi + 1] - self._base[lo : hi + 1]
