@@ -32,6 +32,7 @@ import bisect
 import json
 import math
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ from _scenarios import add_scenario_options, on_replay, scenario_jobs
 from edge.eval import evaluate
 from edge.eval.run_reader import read_run
 from edge.eval.scoring import combine, match_receipts, match_shelf_events, payers
-from edge.session.reader import Session
+from edge.session.model import TrackFrame
+from edge.session.reader import Session, track_rows
 from edge.tracks.swaps import SwapRepair
 
 CAUSES = (
@@ -103,6 +105,13 @@ def _followed(track: int, t0: float, t1: float, tracks: _Frames, truth: _Frames)
     return votes.most_common(1)[0][0] if votes else None
 
 
+def _run_tracks(session: Session, run_dir: Path) -> Iterator[TrackFrame]:
+    """The person tracks the run consumed: the session's, or those it computed from the
+    cameras (`--tracks cameras` or `true-boxes`: camera_tracks.jsonl beside its events)."""
+    computed = run_dir / "camera_tracks.jsonl"
+    return track_rows(computed) if computed.exists() else session.iter_tracks()
+
+
 def analyse(session_dir: Path, run_dir: Path) -> list[dict[str, Any]]:
     """One row per true shelf action that did not reach its payer's cart."""
     session = Session.open(session_dir)
@@ -124,7 +133,7 @@ def analyse(session_dir: Path, run_dir: Path) -> list[dict[str, Any]]:
             late.setdefault(e["t"], []).append(e)
     tracks, true_pos = _Frames(), _Frames()
     repair = SwapRepair()
-    for frame in session.iter_tracks():
+    for frame in _run_tracks(session, run_dir):
         people = [(p.id, p.x, p.y, tuple(p.hands)) for p in frame.people]
         out = repair.relabel(frame.t, people)
         tracks.add(frame.t, {tid: (x, y) for tid, x, y, _ in out})

@@ -8,7 +8,12 @@ people with a camera track within 0.5 m, and the median and p90 distance). Print
 table of both, the tracker figures and the vision speed (frames per second, real-time factor).
 
 Usage: python benchmarks/bench_vision.py [--store small] [--scenario NAME ...] [--seeds 2]
-       [--threads 2] [--detector MANIFEST] [--json OUT]
+       [--threads 2] [--detector MANIFEST] [--tracks recorded,cameras] [--json OUT]
+
+`--tracks` picks the replays to compare (`walkout edge replay --tracks`): `true-boxes` adds one
+whose floor tracker gets the simulator's true camera boxes in place of the detector's, which
+splits the gap into what the detector loses and what tracking and fusion lose; leaving out
+`cameras` skips the detector (minutes faster).
 
 `--detector` scores another detector (a `walkout cloud retrain detector` output) in place of the
 shipped one, to decide whether to ship it.
@@ -20,10 +25,12 @@ import argparse
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_errors import analyse
 
 from edge.eval import evaluate
 from edge.eval.scoring import combine
@@ -75,22 +82,26 @@ def position_figures(session_dir: Path, camera_tracks: Path) -> dict[str, Any]:
     }
 
 
-def run(store: str, scenario: str, seed: int, threads: int, work: Path) -> dict[str, Any]:
+def run(
+    store: str, scenario: str, seed: int, threads: int, work: Path, sources: list[str]
+) -> dict[str, Any]:
     base = work / f"{scenario}-{seed}"
     session = base / "session"
     generate_session(load_scenario(scenario), seed, session, store=store, cameras=CameraOptions())
     out: dict[str, Any] = {"scenario": scenario, "seed": seed}
-    for tracks in ("recorded", "cameras"):
+    for tracks in sources:
         run_dir = base / tracks
         started = time.perf_counter()
         result = replay_session(session, run_dir, tracks=tracks, vision_threads=threads)
         elapsed = time.perf_counter() - started
         out[tracks] = evaluate(session, run_dir)
+        out[f"{tracks}_causes"] = dict(Counter(row["cause"] for row in analyse(session, run_dir)))
         out[f"{tracks}_replay_s"] = elapsed
         out["duration_s"] = result.duration_s
-    info = json.loads((base / "cameras" / "run.json").read_text())
-    out["vision"] = info.get("vision", {})
-    out["positions"] = position_figures(session, base / "cameras" / "camera_tracks.jsonl")
+        if tracks != "recorded":
+            info = json.loads((run_dir / "run.json").read_text())
+            out[f"{tracks}_vision"] = info.get("vision", {})
+            out[f"{tracks}_positions"] = position_figures(session, run_dir / "camera_tracks.jsonl")
     return out
 
 
@@ -115,6 +126,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--tracks",
+        default="recorded,cameras",
+        help="comma-separated replays to compare: recorded, cameras, true-boxes",
+    )
     ap.add_argument("--detector", type=Path, help="detector manifest to use instead of the shipped")
     args = ap.parse_args()
     if args.detector:
@@ -122,38 +138,51 @@ def main() -> None:
 
         # The replay builds its Detector with the default manifest; point that at the candidate.
         detector_module.DEFAULT_MANIFEST = args.detector.resolve()
+    sources = [x.strip() for x in args.tracks.split(",") if x.strip()]
+    unknown = sorted(set(sources) - {"recorded", "cameras", "true-boxes"})
+    if unknown or not sources:
+        ap.error(f"--tracks: expected recorded, cameras or true-boxes, not {unknown or 'nothing'}")
     scenarios = args.scenario or DEFAULT_SCENARIOS
     results = []
     with tempfile.TemporaryDirectory(prefix="walkout-vision-") as tmp:
         for scenario in scenarios:
             for seed in range(1, args.seeds + 1):
-                r = run(args.store, scenario, seed, args.threads, Path(tmp))
-                pos = r["positions"]
-                print(
-                    f"  {scenario} seed {seed}: F1 recorded {r['recorded']['overall']['f1']:.3f}"
-                    f" cameras {r['cameras']['overall']['f1']:.3f}; people within "
-                    f"{NEAR_M} m {pos['matched_share']:.2f}, median error "
-                    f"{pos['median_error_m'] or float('nan'):.3f} m; vision "
-                    f"{r['vision'].get('frames', 0) / r['cameras_replay_s']:.0f} frames/s",
-                    flush=True,
-                )
+                r = run(args.store, scenario, seed, args.threads, Path(tmp), sources)
+                scores = ", ".join(f"{x} {r[x]['overall']['f1']:.3f}" for x in sources)
+                print(f"  {scenario} seed {seed}: F1 {scores}", flush=True)
+                for x in sources:
+                    if x == "recorded":
+                        continue
+                    pos, vis = r[f"{x}_positions"], r[f"{x}_vision"]
+                    print(
+                        f"    {x}: people within {NEAR_M} m {pos['matched_share']:.2f}, median "
+                        f"error {pos['median_error_m'] or float('nan'):.3f} m; "
+                        f"{vis.get('frames', 0) / r[f'{x}_replay_s']:.0f} frames/s",
+                        flush=True,
+                    )
                 results.append(r)
-    for tracks in ("recorded", "cameras"):
+    for tracks in sources:
         _bucket_table(f"tracks: {tracks}", combine([r[tracks] for r in results]))
-    frames = sum(r["vision"].get("frames", 0) for r in results)
-    cam_s = sum(r["cameras_replay_s"] for r in results)
+        causes = sum((Counter(r[f"{tracks}_causes"]) for r in results), Counter())
+        print("  lines missed, by cause (bench_errors.py):", dict(causes.most_common()))
     store_s = sum(r["duration_s"] for r in results)
-    shares = [r["positions"]["matched_share"] for r in results if r["positions"]["matched_share"]]
-    errs = [r["positions"]["median_error_m"] for r in results if r["positions"]["median_error_m"]]
-    hands = sum(r["vision"].get("detections", {}).get("hand", 0) for r in results)
-    print(
-        f"\nvision: {frames} frames in {cam_s:.1f} s ({frames / cam_s:.1f} frames/s, "
-        f"{store_s / cam_s:.2f}x real time for the whole camera replay); hand detections {hands}"
-    )
-    print(
-        f"camera tracks: true people with a track within {NEAR_M} m: "
-        f"{np.mean(shares):.3f} (mean over sessions); median error {np.median(errs):.3f} m"
-    )
+    for x in sources:
+        if x == "recorded":
+            continue
+        frames = sum(r[f"{x}_vision"].get("frames", 0) for r in results)
+        cam_s = sum(r[f"{x}_replay_s"] for r in results)
+        shares = [r[f"{x}_positions"]["matched_share"] for r in results]
+        errs = [r[f"{x}_positions"]["median_error_m"] for r in results]
+        hands = sum(r[f"{x}_vision"].get("detections", {}).get("hand", 0) for r in results)
+        print(
+            f"\n{x}: {frames} frames in {cam_s:.1f} s ({frames / cam_s:.1f} frames/s, "
+            f"{store_s / cam_s:.2f}x real time for the whole replay); hand boxes {hands}"
+        )
+        print(
+            f"  true people with a track within {NEAR_M} m: "
+            f"{np.mean([v for v in shares if v is not None]):.3f} (mean over sessions); "
+            f"median error {np.median([v for v in errs if v is not None]):.3f} m"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
 

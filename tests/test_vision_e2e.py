@@ -66,6 +66,50 @@ def test_receipt_from_camera_tracks(camera_session: Path, tmp_path: Path) -> Non
     assert sum(1 for r in rows if r["people"]) > 0.5 * len(rows)
 
 
+def test_true_boxes_give_tracks_of_the_true_person_and_the_receipt(
+    camera_session: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    result = replay_session(camera_session, run, tracks="true-boxes")
+    assert result.receipts == 1
+    info = json.loads((run / "run.json").read_text())
+    assert info["tracks"] == "true-boxes"
+    assert info["vision"]["detections"]["person"] > 500
+    assert info["vision"]["detections"]["hand"] > 0  # true boxes have hands, the model has none
+    # One shopper, true boxes: the track stays on the true position (measured median 0.03 m).
+    session = Session.open(camera_session)
+    truth = {round(f.t, 3): f.people for f in session.iter_true_positions()}
+    rows = [json.loads(line) for line in (run / "camera_tracks.jsonl").read_text().splitlines()]
+    errors = []
+    for r in rows:
+        near = truth.get(round(r["t"], 3)) or truth.get(min(truth, key=lambda k: abs(k - r["t"])))
+        if r["people"] and near:
+            p, q = r["people"][0], near[0]
+            errors.append(((p["x"] - q.x) ** 2 + (p["y"] - q.y) ** 2) ** 0.5)
+    errors.sort()
+    assert len(errors) > 0.5 * len(rows)
+    assert errors[len(errors) // 2] < 0.1
+    score = evaluate(camera_session, run)
+    assert score["overall"]["fn"] == 0 and score["overall"]["fp"] == 0
+    # Same session, same tracks: deterministic like the detector path.
+    again = tmp_path / "again"
+    replay_session(camera_session, again, tracks="true-boxes")
+    assert (again / "receipts.jsonl").read_bytes() == (run / "receipts.jsonl").read_bytes()
+
+
+def test_session_without_true_boxes_is_a_clear_error(camera_session: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "recorded"
+    shutil.copytree(camera_session, copy)
+    # A field recording has video but no true boxes: drop them from the manifest.
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["truth"]["cameras"] = []
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(VisionStageError, match="no true boxes"):
+        replay_session(copy, tmp_path / "run", tracks="true-boxes")
+
+
 def test_session_without_cameras_is_a_clear_error(tmp_path: Path) -> None:
     session = tmp_path / "plain"
     generate_session("one-shopper", 1, session, store="small")

@@ -33,7 +33,9 @@ def replay(
         "recorded",
         "--tracks",
         help="recorded: the session's person tracks; cameras: computed from its camera video "
-        "(detector + floor tracker); auto: cameras when the session has video.",
+        "(detector + floor tracker); auto: cameras when the session has video; true-boxes: "
+        "the floor tracker on the simulator's true camera boxes instead of the detector's "
+        "(simulated sessions; measures tracking and fusion apart from the detector).",
     ),
     vision_threads: int = typer.Option(
         2, "--vision-threads", min=1, help="Detector threads (onnxruntime intra-op)."
@@ -43,7 +45,7 @@ def replay(
     """Replay a session as fast as the CPU allows; same session, byte-identical output."""
     from edge.cli.errors import UserError
     from edge.cli.progress import stage_progress
-    from edge.replay.runner import replay_session
+    from edge.replay.runner import TRACK_SOURCES, replay_session
 
     started = time.perf_counter()
     with user_errors(), stage_progress(["replay"], disable=quiet) as report:
@@ -51,8 +53,8 @@ def replay(
             raise UserError(
                 f"--review-policy {review_policy!r}: expected 'settle_and_flag' or 'hold'"
             )
-        if tracks not in ("recorded", "cameras", "auto"):
-            raise UserError(f"--tracks {tracks!r}: expected 'recorded', 'cameras' or 'auto'")
+        if tracks not in TRACK_SOURCES:
+            raise UserError(f"--tracks {tracks!r}: expected one of {', '.join(TRACK_SOURCES)}")
         result = replay_session(
             session,
             out,

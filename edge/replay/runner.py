@@ -114,6 +114,9 @@ def _push_message(session: Session, push: ConfigPush) -> Any:
     return message
 
 
+TRACK_SOURCES = ("recorded", "cameras", "auto", "true-boxes")
+
+
 def replay_session(
     session_dir: Path,
     run_dir: Path,
@@ -129,12 +132,16 @@ def replay_session(
 
     `tracks`: "recorded" feeds the session's person tracks; "cameras" computes them from its
     camera video (detector + floor tracker, `edge/vision/replay_stage.py`); "auto" uses the
-    cameras when the session has camera streams.
+    cameras when the session has camera streams; "true-boxes" feeds the floor tracker the
+    simulator's true camera boxes in place of the detector's (simulated sessions only: it
+    measures what tracking and fusion lose apart from the detector).
     """
     session = Session.open(session_dir)
-    if tracks not in ("recorded", "cameras", "auto"):
-        raise ValueError(f"tracks must be recorded, cameras or auto, not {tracks!r}")
-    use_cameras = tracks == "cameras" or (tracks == "auto" and bool(session.camera_streams))
+    if tracks not in TRACK_SOURCES:
+        raise ValueError(f"tracks must be one of {', '.join(TRACK_SOURCES)}, not {tracks!r}")
+    use_cameras = tracks in ("cameras", "true-boxes") or (
+        tracks == "auto" and bool(session.camera_streams)
+    )
     layout = StoreLayout(session.config)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
@@ -171,15 +178,17 @@ def replay_session(
     vision_stats = None
     track_frames = None
     if use_cameras:
-        from edge.vision.detector import Detector, DetectorOptions
-        from edge.vision.replay_stage import VisionStats, camera_track_frames
+        from edge.vision.replay_stage import VisionStats, camera_track_frames, true_box_track_frames
 
         vision_stats = VisionStats()
-        detector = Detector(options=DetectorOptions(intra_op_threads=vision_threads))
-        track_frames = _teed(
-            camera_track_frames(session, detector, stats=vision_stats),
-            run_dir / "camera_tracks.jsonl",
-        )
+        if tracks == "true-boxes":
+            frames = true_box_track_frames(session, stats=vision_stats)
+        else:
+            from edge.vision.detector import Detector, DetectorOptions
+
+            detector = Detector(options=DetectorOptions(intra_op_threads=vision_threads))
+            frames = camera_track_frames(session, detector, stats=vision_stats)
+        track_frames = _teed(frames, run_dir / "camera_tracks.jsonl")
 
     last_report = 0.0
     t = 0.0
@@ -215,7 +224,7 @@ def replay_session(
         "config_sha256": hashlib.sha256(session.config_text.encode()).hexdigest(),
         "duration_s": duration,
         "stats": asdict(core.stats) | {"visit_faults": dict(sorted(core.visits.faults.items()))},
-        "tracks": "cameras" if use_cameras else "recorded",
+        "tracks": "recorded" if not use_cameras else "cameras" if tracks == "auto" else tracks,
     }
     if vision_stats is not None:
         run_info["vision"] = asdict(vision_stats)

@@ -352,7 +352,9 @@ def _is_number(value: Any) -> bool:
     return type(value) in _NUMBER and math.isfinite(value)
 
 
-def _frames(path: Path) -> Iterator[TrackFrame]:
+def track_rows(path: Path) -> Iterator[TrackFrame]:
+    """Person-track frames of a `tracks.jsonl`-form file (a session's, or the tracks a run
+    computed from its cameras), checked and in time order."""
     last_t = -math.inf
     for lineno, line in _lines(path):
         obj = load_json_row(path, lineno, line)
@@ -660,7 +662,7 @@ class Session:
         streams = self._manifest.streams_of_kind(STREAM_KIND_TRACKS)
         if not streams:
             return iter(())
-        return _frames(self.path / streams[0].path)
+        return track_rows(self.path / streams[0].path)
 
     def truth(self) -> GroundTruth | None:
         """The ground truth, or None if the session has none (e.g. a field recording)."""
@@ -681,7 +683,7 @@ class Session:
         info = self._manifest.truth
         if info is None or info.positions is None:
             return iter(())
-        return _frames(self.path / info.positions)
+        return track_rows(self.path / info.positions)
 
     # --- cameras ------------------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ thread count give the same tracks.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -22,9 +22,15 @@ from edge.vision.floor_tracker import CameraDetection, FloorTracker, FloorTracke
 
 if TYPE_CHECKING:
     from edge.session.reader import Session
+    from edge.vision.camera import CameraModel
     from edge.vision.detector import Detector
 
 TICK_WINDOW_S = 0.03  # frames of different cameras this close belong to one tick (15 fps: 67 ms)
+
+
+T = TypeVar("T")
+# True boxes kept by `true_box_track_frames`: the visibility the detector is trained down to.
+TRUE_BOX_MIN_VISIBLE = 0.3
 
 
 class VisionStageError(ValueError):
@@ -48,39 +54,37 @@ def camera_ticks(
     stamped with its latest capture time so the tracker never runs ahead of its input.
     """
     streams = [
-        _tagged(session, cam)
+        _tagged(cam, session.iter_camera(cam))
         for cam in sorted(s.name.removeprefix("cameras/") for s in session.camera_streams)
     ]
+    return _ticks(streams, window_s)
+
+
+def _ticks(
+    streams: Sequence[Iterator[tuple[float, str, T]]], window_s: float
+) -> Iterator[tuple[float, dict[str, T]]]:
     start: float | None = None
     last = 0.0
-    frames: dict[str, np.ndarray] = {}
-    for t, cam, frame in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
-        if start is not None and (t - start >= window_s or cam in frames):
-            yield last, frames
-            start, frames = None, {}
+    items: dict[str, T] = {}
+    for t, cam, item in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
+        if start is not None and (t - start >= window_s or cam in items):
+            yield last, items
+            start, items = None, {}
         if start is None:
             start = t
-        frames[cam] = frame
+        items[cam] = item
         last = t
-    if frames:
-        yield last, frames
+    if items:
+        yield last, items
 
 
-def _tagged(session: Session, cam: str) -> Iterator[tuple[float, str, np.ndarray]]:
+def _tagged(cam: str, stream: Iterable[tuple[float, T]]) -> Iterator[tuple[float, str, T]]:
     # A function, not a generator expression in the comprehension: each stream keeps its camera.
-    for t, frame in session.iter_camera(cam):
-        yield t, cam, frame
+    for t, item in stream:
+        yield t, cam, item
 
 
-def camera_track_frames(
-    session: Session,
-    detector: Detector,
-    *,
-    config: FloorTrackerConfig | None = None,
-    stats: VisionStats | None = None,
-    on_tick: Callable[[float], None] | None = None,
-) -> Iterator[TrackFrame]:
-    """Person-track frames computed from the session's camera video."""
+def _camera_models(session: Session) -> list[CameraModel]:
     if not session.camera_streams:
         raise VisionStageError(
             f"{session.path}: the session has no camera streams (record or simulate it with "
@@ -96,7 +100,57 @@ def camera_track_frames(
                 "detections cannot be placed on the floor"
             )
         cameras.append(model)
-    tracker = FloorTracker(cameras, config)
+    return cameras
+
+
+def true_box_track_frames(
+    session: Session,
+    *,
+    min_visible: float = TRUE_BOX_MIN_VISIBLE,
+    config: FloorTrackerConfig | None = None,
+    stats: VisionStats | None = None,
+) -> Iterator[TrackFrame]:
+    """Person-track frames from the simulator's true boxes (`truth/cameras/<id>.boxes.jsonl`)
+    in place of the detector's: the same ticks and floor tracker as `camera_track_frames`, so
+    a run on them measures what tracking and fusion lose apart from the detector. Boxes less
+    than `min_visible` visible are left out (the detector is trained on the same cut-off)."""
+    tracker = FloorTracker(_camera_models(session), config)
+    stats = stats if stats is not None else VisionStats()
+    cams = sorted(s.name.removeprefix("cameras/") for s in session.camera_streams)
+    if not any(True for _ in session.iter_camera_truth(cams[0])):
+        raise VisionStageError(
+            f"{session.path}: camera {cams[0]!r} has no true boxes (a recorded session, not a "
+            "simulated one); replay it with --tracks cameras"
+        )
+    streams = [
+        _tagged(cam, ((f.t, f.boxes) for f in session.iter_camera_truth(cam))) for cam in cams
+    ]
+    for t, frames in _ticks(streams, TICK_WINDOW_S):
+        detections: dict[str, list[CameraDetection]] = {}
+        for cam, boxes in frames.items():
+            kept = [
+                CameraDetection(b.cls, b.box, 1.0)  # type: ignore[arg-type]
+                for b in boxes
+                if b.cls in ("person", "hand") and b.visible >= min_visible
+            ]
+            for d in kept:
+                stats.detections[d.cls] += 1
+            detections[cam] = kept
+        stats.ticks += 1
+        stats.frames += len(frames)
+        yield tracker.step(t, detections)
+
+
+def camera_track_frames(
+    session: Session,
+    detector: Detector,
+    *,
+    config: FloorTrackerConfig | None = None,
+    stats: VisionStats | None = None,
+    on_tick: Callable[[float], None] | None = None,
+) -> Iterator[TrackFrame]:
+    """Person-track frames computed from the session's camera video."""
+    tracker = FloorTracker(_camera_models(session), config)
     classes = detector.classes
     stats = stats if stats is not None else VisionStats()
     for t, frames in camera_ticks(session):
