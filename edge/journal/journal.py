@@ -99,12 +99,31 @@ class Journal:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
-        have = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
-        for name, kind in OUTBOX_COLUMNS.items():
-            if name not in have:
-                self.db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
-        self.db.executescript(OUTBOX_INDEXES)
+        self._create_or_upgrade()
+
+    def _create_or_upgrade(self) -> None:
+        """Create the tables, or add the columns an older version lacks, under the write lock.
+
+        The core and the link open the same journal at the same moment: without the lock both see
+        a column missing and the second ALTER TABLE fails with "duplicate column name".
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            # executescript would commit the open transaction: run the statements one by one.
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
+            for name, kind in OUTBOX_COLUMNS.items():
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+            for statement in OUTBOX_INDEXES.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def settle(
         self,
