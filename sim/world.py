@@ -34,6 +34,23 @@ TAP_S = 0.6
 TAG_SLOT_S = 1.0  # one item tag after another at a reader: present 0.6 s, then a 0.4 s gap
 GROUP_FOLLOW_S = 1.0  # a group member reaches the gate this long after the one before
 GROUP_SPACING_M = 0.45  # and stands this far behind them in the same lane
+GATE_WAIT_S = TAP_S + 0.9  # a shopper stands at its entry gate spot this long (tap, gate opens)
+# Group mates standing at the gate at once keep at least this far apart (GROUP_SPACING_M less a
+# little: members behind each other in one lane are exactly GROUP_SPACING_M apart, give or take
+# the rounding).
+GROUP_MIN_M = GROUP_SPACING_M - 0.05
+# Where a group member tries when its spot in the lane is taken, around the spot behind the tapper,
+# the one ahead and the tapper's: along the lane (y) and across it (x), nearest first, a step
+# across counting double (the edge expects a member in its tapper's lane, docs/fusion.md).
+_MEMBER_SHIFTS = sorted(
+    (
+        (dx, dy)
+        for dx in (0.0, -0.15, 0.15, -0.3, 0.3, -0.45, 0.45, -0.6, 0.6)
+        for dy in (0.0, -0.15, 0.15, -0.3, 0.3, -0.45, 0.45)
+        if dx or dy
+    ),
+    key=lambda d: math.hypot(2.0 * d[0], d[1]),
+)
 # Shoppers gathered at one shelf stand at least this far apart along it, centre to centre: an
 # adult is about 0.45 m across the shoulders, so bodies never overlap (a camera sees two people).
 SIDE_BY_SIDE_M = 0.55
@@ -134,6 +151,10 @@ class World:
         self.intents: list[Intent] = []
         self.handoffs: list[HandoffIntent] = []
         self.plans: list[ShopperPlan] = []
+        # Shoppers being planned alongside each other (a gathering, a hand-over), while the
+        # later ones take their gate spots: payer and the timeline built so far (the walk to
+        # the shelf), seen by `_others` before their plans are finished.
+        self._building: dict[int, tuple[int, Timeline]] = {}
         self._next_intent = 0
         self.entry_gate = next(g for g in layout.config.gates if g.kind in ("entry", "both"))
         self.exit_gate = next(g for g in layout.config.gates if g.kind in ("exit", "both"))
@@ -188,13 +209,21 @@ class World:
         su = min(max(u + offset_u + float(rng.normal(0, 0.08)), 0.15), length - 0.15)
         return self._floor_at(ref, su, -float(rng.uniform(0.35, 0.5)))
 
-    def _others(self, t0: float, horizon_s: float) -> np.ndarray:
+    def _planned(self, besides: int | None = None) -> list[tuple[int, Timeline]]:
+        """(payer, timeline) of every shopper planned so far, finished or being planned, but
+        `besides`."""
+        out = [(plan.payer, plan.timeline) for plan in self.plans]
+        out += [v for pid, v in sorted(self._building.items()) if pid != besides]
+        return out
+
+    def _others(self, t0: float, horizon_s: float, skip_payer: int | None = None) -> np.ndarray:
         """Where the shoppers planned earlier are from t0 to t0 + horizon_s, every 0.5 s
-        (M, 2)."""
+        (M, 2); without those paying with `skip_payer` (a group's own members), if given."""
         times = t0 + np.arange(0.0, horizon_s + 1e-9, 0.5)
         seen = [np.zeros((0, 2))]
-        for plan in self.plans:
-            tl = plan.timeline
+        for payer, tl in self._planned():
+            if skip_payer is not None and payer == skip_payer:
+                continue
             at = times[(times >= tl.start) & (times <= tl.end)]
             if len(at):
                 seen.append(tl.positions(at))
@@ -225,8 +254,8 @@ class World:
                     b.walk_to(cand)
                     return
         spot = b.pos
-        back = self._floor_at(ref, su, depth - 0.45)
-        if self.router.blocked[self.router.cell(back)]:
+        back = self._waiting_spot(ref, su, depth, b.t)
+        if back is None:
             return
         b.walk_to(back)
         for _ in range(int(ROOM_MAX_WAIT_S / 0.5)):
@@ -235,19 +264,95 @@ class World:
                 break
         b.walk_to(spot)
 
+    def _waiting_spot(self, ref: PlateRef, su: float, depth: float, t: float) -> Point | None:
+        """Where a shopper whose spot at the shelf is taken waits: a step back in the aisle
+        (0.45 m), else further back or a little along it, the first spot SIDE_BY_SIDE_M from
+        everyone planned earlier over the next ROOM_LOOKAHEAD_S, else the roomiest; None when
+        the aisle behind is blocked. Until 2026-12-05 the step back was not checked, and a
+        shopper could wait 0.39 m from the one whose spot it wanted for 13 s (three-at-shelf
+        seed 1, t = 177 s), one body to a camera."""
+        near = self._others(t, ROOM_LOOKAHEAD_S)
+        best: tuple[float, Point] | None = None
+        for back_m in (0.45, 0.6, 0.75):
+            for along in (0.0, -0.3, 0.3, -0.6, 0.6):
+                cand = self._floor_at(ref, su + along, depth - back_m)
+                if self.router.blocked[self.router.cell(cand)]:
+                    continue
+                if _free(cand, near):
+                    return cand
+                room = float(np.hypot(near[:, 0] - cand[0], near[:, 1] - cand[1]).min())
+                if best is None or room > best[0]:
+                    best = (room, cand)
+        return None if best is None else best[1]
+
     def _hand_target(self, ref: PlateRef, u: float) -> tuple[float, float, float]:
         x, y = self._floor_at(ref, u, 0.06)
         return (x, y, self.layout.shelves[(ref.gondola, ref.shelf)].height_m + 0.06)
 
-    def _behind(self, lane: Point, place: int, rng: np.random.Generator) -> Point:
-        """Where the `place`-th member of a group stands: in the tapper's lane, behind them (or
-        just ahead when the lane has no room behind: the tapper lets them through first)."""
+    def _behind(
+        self, lane: Point, place: int, rng: np.random.Generator, at_t: float, leader: int
+    ) -> Point:
+        """Where the `place`-th member of a group, reaching the gate at `at_t`, stands: in the
+        tapper's lane, behind them (or just ahead when the lane has no room behind: the tapper
+        lets them through first; or, the lane too short for both, where the tapper stood).
+
+        The spot keeps SIDE_BY_SIDE_M from every shopper planned earlier who is not of the
+        group (payer `leader`) over the next TAP_S + 3 s, as a tapper's does (`_gate_point`);
+        group mates standing at the gate at the same time keep GROUP_MIN_M. When none of those
+        spots is free, the member steps to the nearest free spot around them (along and across
+        the lane, `_MEMBER_SHIFTS`), else to the roomiest of those. Until
+        2026-12-04 the spot was not checked: in the busy store, at a crowded gate, a member
+        stood 0.48 m from another group's tapper (seed 2, t = 156 s), and a member whose lane
+        ran out of the gate zone sideways stood right on its tapper or a group mate (0 m; 6 of
+        85 members over seeds 0 to 5): two bodies in one place, which can make the edge join a
+        member to the wrong tapper. A spot that is free is the same as before, from the same
+        single draw of `rng`. (A shopper planned later may still walk through a member standing
+        at the gate: nobody steers around anyone.)"""
         zone = self.entry_gate.zone
         x = lane[0] + float(rng.normal(0.0, 0.08))
-        for y in (lane[1] - GROUP_SPACING_M * place, lane[1] + GROUP_SPACING_M * place):
-            if point_in_polygon((x, y), zone):
-                return (x, y)
-        return lane
+        # Behind, ahead, or (later members, the lane too short for both) where the tapper
+        # stood: the spots a member took before spots were checked.
+        natural = [
+            (x, lane[1] - GROUP_SPACING_M * place),
+            (x, lane[1] + GROUP_SPACING_M * place),
+            lane,
+        ]
+        near = self._others(at_t, TAP_S + 3.0, skip_payer=leader)
+        mates = np.array(
+            [
+                plan.gate_point
+                for plan in self.plans
+                if plan.payer == leader
+                and plan.gate_point is not None
+                and plan.arrive_t + GATE_WAIT_S > at_t
+            ]
+        ).reshape(-1, 2)
+
+        def room(p: Point) -> float:
+            """How far `p` is from being too close to anyone (negative: too close)."""
+            margin = math.inf
+            if len(near):
+                margin = float(np.hypot(near[:, 0] - p[0], near[:, 1] - p[1]).min()) - (
+                    SIDE_BY_SIDE_M
+                )
+            if len(mates):
+                margin = min(
+                    margin,
+                    float(np.hypot(mates[:, 0] - p[0], mates[:, 1] - p[1]).min()) - GROUP_MIN_M,
+                )
+            return margin
+
+        best: tuple[float, Point] | None = None
+        shifted = [(bx + dx, by + dy) for dx, dy in _MEMBER_SHIFTS for bx, by in natural]
+        for p in natural + shifted:
+            if not point_in_polygon(p, zone):
+                continue
+            r = room(p)
+            if r >= 0.0:
+                return p
+            if best is None or r > best[0]:
+                best = (r, p)
+        return best[1] if best is not None else lane
 
     def _gate_point(
         self,
@@ -432,7 +537,7 @@ class World:
         )
         if tap and self.entry_gate.readers:
             plan.taps.append(Tap(arrive_t + 0.3, self.entry_gate.readers[0], uid))
-        b.wait(TAP_S + 0.9)  # the gate opens after the tap
+        b.wait(GATE_WAIT_S)  # the gate opens after the tap
         return plan, b
 
     def _finish(
@@ -537,19 +642,14 @@ class World:
         else:
             first = int(rng.integers(len(prods) - spec_shoppers + 1))
             targets = prods[first : first + spec_shoppers]
-        builders = []
-        for i in range(spec_shoppers):
-            person = first_person + i
-            prng = np.random.default_rng([self.seed, 1, person])
-            plan, b = self._new_plan(person, t + 2.0 * i, prng, None, True)
-            builders.append((plan, b, prng))
         # Where each one grabs, and where they stand: side by side, never inside each other
         # (`side_by_side`), reaching sideways to their product when it lies closer than that.
         count = spec_shoppers
+        rngs = [np.random.default_rng([self.seed, 1, first_person + i]) for i in range(count)]
         grab_u: list[float] = []
         stand_u: list[float] = []
         depth: list[float] = []
-        for i, (_plan, _b, prng) in enumerate(builders):
+        for i, prng in enumerate(rngs):
             a, bnd = self._span(targets[i])
             if same_product:
                 u = min(max((a + bnd) / 2 + (i - (count - 1) / 2) * 0.08, a + 0.03), bnd - 0.03)
@@ -563,11 +663,19 @@ class World:
         ref = self.layout.product_plates[targets[0]][0]
         length = self.layout.gondolas[ref.gondola].length_m
         stand_u = side_by_side(stand_u, SIDE_BY_SIDE_M, 0.15, length - 0.15)
-        # Everyone walks to the shelf; the grab happens once the last one has arrived.
+        # One after another they tap and walk to the shelf; each later one's gate spot and walk
+        # see the earlier ones' (until 2026-12-04 all tapped first, so a later one's spot was
+        # chosen blind and the earlier one walked through it: 0.09 m apart in two-at-shelf).
+        builders = []
         arrivals = []
-        for i, (_plan, b, _prng) in enumerate(builders):
+        for i, prng in enumerate(rngs):
+            plan, b = self._new_plan(first_person + i, t + 2.0 * i, prng, None, True)
+            builders.append((plan, b, prng))
             b.walk_to(self._floor_at(ref, stand_u[i], -depth[i]))
             arrivals.append(b.t)
+            self._building[plan.person_id] = (plan.payer, b.timeline)
+        # From here each one finishes in turn, seeing the ones finished before (`self.plans`).
+        self._building.clear()
         meet = max(arrivals) + 1.0
         for i, (plan, b, prng) in enumerate(builders):
             u = grab_u[i]
@@ -589,12 +697,15 @@ class World:
         a_plan, a = self._new_plan(
             first_person, t, np.random.default_rng([self.seed, 1, first_person]), None, True
         )
-        b_rng = np.random.default_rng([self.seed, 1, first_person + 1])
-        b_plan, b = self._new_plan(first_person + 1, t + 2.5, b_rng, None, True)
         product = self._choose(rng, 1)[0]
         lo, hi = self._span(product)
         u = float(rng.uniform(lo + 0.03, hi - 0.03))
         a.walk_to(self._stand_for(product, u, rng))
+        # B taps after A has walked in: B's gate spot keeps clear of A's walk (`_others`).
+        self._building[first_person] = (a_plan.payer, a.timeline)
+        b_rng = np.random.default_rng([self.seed, 1, first_person + 1])
+        b_plan, b = self._new_plan(first_person + 1, t + 2.5, b_rng, None, True)
+        self._building.clear()
         a.wait(1.0)
         pick = self._grab(a, first_person, product, u, 1, rng)
         # B comes to stand next to A; they hand over in front of the shelf.
@@ -647,7 +758,11 @@ class World:
             lane: Point | None = None
             for i in range(size):
                 # Group members pass the gate in their tapper's lane, right behind them.
-                start = None if lane is None else self._behind(lane, i, grng)
+                start = (
+                    None
+                    if lane is None
+                    else self._behind(lane, i, grng, t + GROUP_FOLLOW_S * i, leader)
+                )
                 plan = self.plan_random_shopper(
                     person, t + GROUP_FOLLOW_S * i, payer=leader, tap=i == 0, start=start
                 )
