@@ -120,6 +120,7 @@ _PROBE_SIZE = HEADER_SIZE + 3
 _HEADER = struct.Struct("<2sBBH")
 _SAMPLES_HEAD = struct.Struct("<BBBBII")
 _STATUS_HEAD = struct.Struct("<BBHIIH")
+_I32LE = np.dtype("<i4")
 _CRC = struct.Struct("<H")
 
 
@@ -618,13 +619,15 @@ class FrameParser:
                 continue
             if ftype == FRAME_TYPE_SAMPLES:
                 board_id, n_pl, n_sa, _reserved, seq, tick = _SAMPLES_HEAD.unpack_from(frame, 6)
-                k = n_sa * n_pl
                 # Read each int24 as an int32 at a 3-byte stride (the 4th byte is the next value's
                 # first byte, or the CRC's for the last one: always inside `frame`), then shift
                 # left and arithmetic-shift right to drop that byte and sign-extend. No copies,
-                # no per-sample Python.
-                raw = np.ndarray((k,), dtype="<i4", buffer=frame, offset=18, strides=(3,))
-                values = ((raw << 8) >> 8).astype(np.int32, copy=False).reshape(n_sa, n_pl)
+                # no per-sample Python; the strided view is already (n_samples, n_plates), so the
+                # shifts give the final contiguous int32 array.
+                raw = np.ndarray(
+                    (n_sa, n_pl), dtype=_I32LE, buffer=frame, offset=18, strides=(3 * n_pl, 3)
+                )
+                values = (raw << 8) >> 8
                 values.flags.writeable = False
                 frames.append(SampleFrame(board_id, seq, tick, values))
                 st.sample_frames += 1
