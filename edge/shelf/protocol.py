@@ -565,6 +565,8 @@ class FrameParser:
         frames: list[Frame] = []
         n = len(buf)
         pos = 0
+        sample_frames = 0  # counters of good frames, added to `st` once at the end
+        in_frames = 0
         while True:
             i = buf.find(SYNC, pos)
             if i < 0:
@@ -573,8 +575,9 @@ class FrameParser:
                 st.bytes_discarded += n - keep - pos
                 pos = n - keep
                 break
-            st.bytes_discarded += i - pos
-            pos = i
+            if i > pos:
+                st.bytes_discarded += i - pos
+                pos = i
             avail = n - pos
             if avail < _PROBE_SIZE:
                 if final and avail > 0:
@@ -630,16 +633,19 @@ class FrameParser:
                 values = (raw << 8) >> 8
                 values.flags.writeable = False
                 frames.append(SampleFrame(board_id, seq, tick, values))
-                st.sample_frames += 1
+                sample_frames += 1
             else:
                 board_id, n_pl, _reserved, seq, uptime, flags = _STATUS_HEAD.unpack_from(frame, 6)
                 codes = tuple(frame[20 : 20 + n_pl])
                 frames.append(StatusFrame(board_id, seq, uptime, flags, codes))
-                st.status_frames += 1
             observe(board_id, seq)
-            st.frames_ok += 1
-            st.bytes_in_frames += end - pos
+            in_frames += end - pos
             pos = end
+        if frames:
+            st.frames_ok += len(frames)
+            st.sample_frames += sample_frames
+            st.status_frames += len(frames) - sample_frames
+            st.bytes_in_frames += in_frames
         if pos:
             del buf[:pos]
         return frames
