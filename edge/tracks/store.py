@@ -63,6 +63,7 @@ class TrackStore:
         """Add one frame. Returns (tracks born in this frame, tracks that ended)."""
         born = []
         seen = set()
+        horizon = t - HISTORY_S
         for track_id, x, y, hands in people:
             seen.add(track_id)
             history = self.tracks.get(track_id)
@@ -70,9 +71,10 @@ class TrackStore:
                 history = TrackHistory(track_id, t)
                 self.tracks[track_id] = history
                 born.append(history)
-            history.points.append(TrackPoint(t, x, y, hands))
-            while history.points and history.points[0].t < t - HISTORY_S:
-                history.points.popleft()
+            points = history.points
+            points.append(TrackPoint(t, x, y, hands))
+            while points and points[0].t < horizon:
+                points.popleft()
         ended = []
         for track_id in sorted(self.tracks):
             history = self.tracks[track_id]
