@@ -657,20 +657,26 @@ class ShelfEventDetector:
         ns = self._move_blocks
         if not ns:
             return
+        nb = len(ns)
         total = sum(ns)
         rows = self._buf[self._pos - total : self._pos]
-        if len(ns) == 1:
-            moved = _any0(rows != self._move_ref, axis=0)[None, :]
-            ends = np.array(ns, np.int64)
+        ref = np.empty((nb, self.n_plates), np.float64)  # the reading before each block
+        ref[0] = self._move_ref
+        if ns.count(ns[0]) == nb:
+            # Blocks of one length (a board sends a fixed number of samples per frame): a
+            # (block, sample, plate) view, no index arithmetic.
+            size = ns[0]
+            by_block = rows.reshape(nb, size, self.n_plates)
+            ref[1:] = by_block[:-1, -1]
+            moved = _any0(by_block != ref[:, None, :], axis=1)
+            ends = np.arange(size, total + 1, size)
         else:
-            ends = np.cumsum(ns)
-            ref = np.empty((len(ns), self.n_plates), np.float64)
-            ref[0] = self._move_ref
+            ends = np.cumsum(np.array(ns, np.int64))
             ref[1:] = rows[ends[:-1] - 1]
             changed = rows != np.repeat(ref, ns, axis=0)
             moved = np.logical_or.reduceat(changed, ends - ns, axis=0)
         self._moved_blocks += _sum0(moved, axis=0)
-        last = len(ns) - 1 - moved[::-1].argmax(axis=0)  # the last block each channel moved in
+        last = (nb - 1) - moved[::-1].argmax(axis=0)  # the last block each channel moved in
         np.putmask(self._moved_k, _any0(moved, axis=0), (self._k - total) + ends[last])
         ns.clear()
 
