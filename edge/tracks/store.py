@@ -120,6 +120,30 @@ def exchange_tails(
     )
 
 
+def segment_distance(
+    a: tuple[float, float], b: tuple[float, float]
+) -> Callable[[float, float], float]:
+    """``distance_to_segment(px, py, a, b)`` as a function of the point, with the segment's own
+    terms worked out once: for loops over many points near one shelf front (fusion's scores).
+    The same arithmetic in the same order, so the same floats."""
+    ax, ay = a
+    bx, by = b
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    hypot = math.hypot
+    if length2 == 0:
+        return lambda px, py: hypot(px - ax, py - ay)
+
+    def distance(px: float, py: float) -> float:
+        # max(0.0, min(1.0, f)) spelled out (the same result, NaN included: both give 1.0).
+        f = ((px - ax) * dx + (py - ay) * dy) / length2
+        f = f if f < 1.0 else 1.0
+        f = f if f > 0.0 else 0.0
+        return hypot(px - (ax + f * dx), py - (ay + f * dy))
+
+    return distance
+
+
 def distance_to_segment(
     px: float, py: float, a: tuple[float, float], b: tuple[float, float]
 ) -> float:
