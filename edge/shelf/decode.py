@@ -295,7 +295,7 @@ class ShelfDecoder:
             board.anchor = bound
         else:
             creep = board.anchor + (t_recv - board.anchor_t) * ANCHOR_CREEP_PPM * 1e-6
-            board.anchor = min(creep, bound)
+            board.anchor = bound if bound < creep else creep  # min(creep, bound), inline
         board.anchor_t = t_recv
         steps = board.steps.get(n)
         if steps is None:

@@ -625,12 +625,14 @@ class FrameParser:
                 # Read each int24 as an int32 at a 3-byte stride (the 4th byte is the next value's
                 # first byte, or the CRC's for the last one: always inside `frame`), then shift
                 # left and arithmetic-shift right to drop that byte and sign-extend. No copies,
-                # no per-sample Python; the strided view is already (n_samples, n_plates), so the
-                # shifts give the final contiguous int32 array.
-                raw = np.ndarray(
+                # no per-sample Python; the strided view is already (n_samples, n_plates). One
+                # copy to an aligned array, then the shifts in place (shifting the unaligned view
+                # directly costs more).
+                values = np.ndarray(
                     (n_sa, n_pl), dtype=_I32LE, buffer=frame, offset=18, strides=(3 * n_pl, 3)
-                )
-                values = (raw << 8) >> 8
+                ).copy()
+                values <<= 8
+                values >>= 8
                 values.flags.writeable = False
                 frames.append(SampleFrame(board_id, seq, tick, values))
                 sample_frames += 1
