@@ -68,6 +68,16 @@ _sum0 = np.add.reduce
 _any0 = np.logical_or.reduce
 
 
+def _std0(x: FloatArray) -> FloatArray:
+    """``x.std(axis=0)`` of a 2-d array, by the same ufunc steps as numpy's own (mean, squared
+    deviations, their mean, square root) without its Python-level wrapper: once per check."""
+    rows = x.shape[0]
+    dev = x - _sum0(x, axis=0, keepdims=True) / rows
+    np.square(dev, out=dev)
+    out = _sum0(dev, axis=0) / rows
+    return np.sqrt(out, out=out)
+
+
 def _some(mask: npt.NDArray[np.bool_]) -> bool:
     """``mask.any()`` for a bool vector of a shelf's plates, on the per-block paths: a search of
     its bytes costs a fifth of the ndarray method or the ufunc reduction on a dozen values."""
@@ -1274,11 +1284,14 @@ class ShelfEventDetector:
         if samples >= 30:
             recent = self._buf[self._pos - samples : self._pos]
             # Noise: std over the last second, for plates quiet all that time and not faulted.
-            quiet = (self._k - self._last_inv_k >= samples) & ~self._inv & ~self._faulted
+            quiet = self._k - self._last_inv_k >= samples
+            if self._n_inv:
+                quiet &= ~self._inv
+            quiet &= ~self._faulted
             if _some(quiet):
                 S = self._smooth
                 csum = np.cumsum(recent, axis=0)
-                std = ((csum[S:] - csum[:-S]) * (1.0 / S)).std(axis=0)
+                std = _std0((csum[S:] - csum[:-S]) * (1.0 / S))
                 a = 1.0 / p.noise_tau_checks
                 self._sigma = np.where(quiet, self._sigma + a * (std - self._sigma), self._sigma)
                 self._update_thresholds()
