@@ -70,8 +70,7 @@ def load_store_config(name_or_path: str | Path) -> StoreConfig:
 def load_store_config_text(text: str, *, source: str = "<string>") -> StoreConfig:
     """Validate YAML text as a store config; raise ConfigError listing every problem."""
     try:
-        positions = line_index(text, source)
-        data = yaml.safe_load(text)
+        positions, data = _load_with_positions(text, source)
     except yaml.YAMLError as exc:
         raise ConfigError([yaml_issue(exc, source)]) from None
     if not isinstance(data, dict):
@@ -98,7 +97,10 @@ def line_index(text: str, source: str) -> dict[KeyPath, tuple[int, int]]:
     Raises yaml.YAMLError on a syntax error and ConfigError on an empty document or a
     duplicate key, which plain YAML loading would silently accept.
     """
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    return _index_root(yaml.compose(text, Loader=yaml.SafeLoader), source)
+
+
+def _index_root(root: yaml.Node | None, source: str) -> dict[KeyPath, tuple[int, int]]:
     if root is None:
         raise ConfigError([ConfigIssue(source, None, None, (), "the file is empty")])
     positions: dict[KeyPath, tuple[int, int]] = {}
@@ -107,6 +109,19 @@ def line_index(text: str, source: str) -> dict[KeyPath, tuple[int, int]]:
     if duplicates:
         raise ConfigError(duplicates)
     return positions
+
+
+def _load_with_positions(text: str, source: str) -> tuple[dict[KeyPath, tuple[int, int]], Any]:
+    """`line_index` and `yaml.safe_load` from one parse: the composed node tree is indexed, then
+    constructed (parsing twice was half of loading a store config, which every replay does).
+    Indexed before constructing: construction flattens merge keys in the nodes."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        positions = _index_root(root, source)
+        return positions, loader.construct_document(root)
+    finally:
+        loader.dispose()
 
 
 def yaml_issue(exc: yaml.YAMLError, source: str) -> ConfigIssue:

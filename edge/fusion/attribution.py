@@ -15,7 +15,7 @@ from typing import Any
 
 from edge.carts.cart import Cart
 from edge.config.layout import PlateRef, StoreLayout, gondola_to_floor
-from edge.tracks.store import TrackStore, distance_to_segment
+from edge.tracks.store import TrackStore, segment_distance
 from edge.visits.manager import VisitManager
 
 
@@ -105,6 +105,7 @@ class Fusion:
         """Evidence per open visit: best hand and body distance to the plates' front edge."""
         p = self.params
         a, b = self.front_segment(event.gondola, event.shelf, list(event.plates))
+        distance = segment_distance(a, b)
         height = self.layout.shelves[(event.gondola, event.shelf)].height_m
         t0, t1 = event.t_start - p.lead_s, event.t_end + p.lag_s
         core0, core1 = event.t_start - p.core_lead_s, event.t_end
@@ -123,7 +124,7 @@ class Fusion:
             close_frames = 0
             span_frames = span_covered = 0
             for point in history.window(t0, t1):
-                best_body = min(best_body, distance_to_segment(point.x, point.y, a, b))
+                best_body = min(best_body, distance(point.x, point.y))
                 outside = max(core0 - point.t, point.t - core1, 0.0)
                 in_time = math.exp(-((outside / p.time_scale_s) ** 2))
                 in_span = span0 <= point.t <= span1
@@ -132,7 +133,7 @@ class Fusion:
                 for hx, hy, hz in point.hands:
                     if abs(hz - height) > p.height_tolerance_m:
                         continue
-                    d = distance_to_segment(hx, hy, a, b)
+                    d = distance(hx, hy)
                     best_hand = min(best_hand, d)
                     hand_score = max(hand_score, math.exp(-((d / p.hand_scale_m) ** 2)) * in_time)
                     if d < 2 * p.hand_scale_m:

@@ -26,7 +26,7 @@ from edge.push.prices import PriceBookRejected, PriceBooks
 from edge.review.clip import STREAM as CLIP_STREAM
 from edge.review.clip import ClipRecorder, clip_event_id, clip_message
 from edge.settlement import build_receipt, receipt_message
-from edge.shelf.decode import PlateBlock, ShelfDecoder, StatusReport
+from edge.shelf.decode import PlateBlock, ShelfDecoder
 from edge.shelf.events import PlateFault, ShelfEvent, ShelfEventDetector, to_json
 from edge.tracks.late_swaps import LateSwap, LateSwapCheck
 from edge.tracks.store import TrackStore, distance_to_segment
@@ -215,7 +215,9 @@ class EdgeCore:
         )
 
     def on_shelf_bytes(self, t: float, port: str, data: bytes) -> None:
-        self._advance_planogram(t)
+        # The busiest input (every frame of every shelf board): the planogram check is inline.
+        if t >= self._planogram_due:
+            self._advance_planogram(t)
         self.now = t
         decoder = self.decoders.get(port)
         if decoder is None:
@@ -224,15 +226,18 @@ class EdgeCore:
             )
             return
         for item in decoder.feed(t, data):
-            self._on_decoded(item)
+            if isinstance(item, PlateBlock):
+                self._on_block(item)
+            # A StatusReport: board status reaches health later; plate faults come from the
+            # detector.
 
-    def _on_decoded(self, item: PlateBlock | StatusReport) -> None:
-        if isinstance(item, StatusReport):
-            return  # board status reaches health later; plate faults come from the detector
+    def _on_block(self, item: PlateBlock) -> None:
         detector = self.detectors[(item.gondola, item.shelf)]
         self.clips.on_block(item)
-        for out in detector.feed(item):
-            self._on_shelf_output(out)
+        outs = detector.feed(item)
+        if outs:
+            for out in outs:
+                self._on_shelf_output(out)
 
     def _on_shelf_output(self, out: ShelfEvent | PlateFault) -> None:
         if isinstance(out, PlateFault):
@@ -380,7 +385,8 @@ class EdgeCore:
         self.now = t
         for port in sorted(self.decoders):
             for item in self.decoders[port].flush():
-                self._on_decoded(item)
+                if isinstance(item, PlateBlock):
+                    self._on_block(item)
         for key in sorted(self.detectors):
             for out in self.detectors[key].flush():
                 self._on_shelf_output(out)

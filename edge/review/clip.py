@@ -118,15 +118,18 @@ class ClipRecorder:
 
     def on_block(self, block: PlateBlock) -> None:
         """Keep the block (a reference: the decoder never reuses its arrays); cut due items."""
-        if block.n_samples == 0:
+        grams = block.grams
+        if grams.shape[0] == 0:
             return
         key = (block.gondola, block.shelf)
         ring = self._rings.get(key)
         if ring is None:
             ring = self._rings[key] = deque()
-        t_last = float(block.times[-1])
-        ring.append((t_last, block.times, block.grams))
-        while ring[0][0] < t_last - RING_S:
+        times = block.times
+        t_last = times.item(-1)
+        ring.append((t_last, times, grams))
+        horizon = t_last - RING_S  # (this runs for every block of every shelf)
+        while ring[0][0] < horizon:
             ring.popleft()
         if self._pending:
             due = [

@@ -144,6 +144,7 @@ class _Board:
     last_uptime_ms: int | None = None
     plate_status: tuple[int, ...] | None = None
     steps: dict[int, npt.NDArray[np.float64]] = field(default_factory=dict)  # arange(n) / rate
+    last_step: dict[int, float] = field(default_factory=dict)  # steps[n][-1] as a float
 
 
 class ShelfDecoder:
@@ -252,19 +253,20 @@ class ShelfDecoder:
         board.anchor = None
 
     def _samples(self, board: _Board, t_recv: float, frame: SampleFrame) -> PlateBlock | None:
-        if frame.n_plates != board.n_plates:
+        samples = frame.samples
+        n, n_plates = samples.shape
+        if n_plates != board.n_plates:
             self.stats.plate_count_mismatch += 1
             if self.stats.plate_count_mismatch == 1:
                 log.warning(
                     "port %s board %d: frame has %d plates, the config %d; ignored",
                     self.port,
                     board.board_id,
-                    frame.n_plates,
+                    n_plates,
                     board.n_plates,
                 )
             return None
         went_back = self._seq(board, frame.seq)
-        n = frame.n_samples
         gap = 0
         if board.last_tick is not None:
             d = (frame.tick - board.last_tick) & _U32
@@ -293,23 +295,29 @@ class ShelfDecoder:
             board.anchor = bound
         else:
             creep = board.anchor + (t_recv - board.anchor_t) * ANCHOR_CREEP_PPM * 1e-6
-            board.anchor = min(creep, bound)
+            board.anchor = bound if bound < creep else creep  # min(creep, bound), inline
         board.anchor_t = t_recv
         steps = board.steps.get(n)
         if steps is None:
             steps = board.steps[n] = np.arange(n, dtype=np.float64) / rate
-        times = (board.anchor + board.epoch_offset + tick / rate) + steps
-        if times[0] <= board.last_time:
+            board.last_step[n] = float(steps[-1])
+        first = board.anchor + board.epoch_offset + tick / rate
+        times = first + steps
+        # `first` is times[0] (steps[0] is 0.0), and times[-1] is `first + steps[-1]` in the
+        # same float64 arithmetic: scalars here, not numpy element reads, on this hot path.
+        if first <= board.last_time:
             # Never go backwards: a new epoch starts after the old one's last sample; a late
             # anchor correction is absorbed into the epoch offset.
-            shift = board.last_time + 1.0 / rate - float(times[0])
+            shift = board.last_time + 1.0 / rate - first
             if board.last_time > -np.inf:
                 board.epoch_offset += shift
                 times = times + shift
                 self.stats.time_clamps += 1
+            board.last_time = float(times[-1])
+        else:
+            board.last_time = first + board.last_step[n]
         board.epoch_tick = tick + n
-        board.last_time = float(times[-1])
-        grams = np.subtract(frame.samples, board.offsets, dtype=np.float64)
+        grams = np.subtract(samples, board.offsets, dtype=np.float64)
         grams *= board.gpc
         self.stats.blocks += 1
         self.stats.samples += n

@@ -68,6 +68,22 @@ _sum0 = np.add.reduce
 _any0 = np.logical_or.reduce
 
 
+def _std0(x: FloatArray) -> FloatArray:
+    """``x.std(axis=0)`` of a 2-d array, by the same ufunc steps as numpy's own (mean, squared
+    deviations, their mean, square root) without its Python-level wrapper: once per check."""
+    rows = x.shape[0]
+    dev = x - _sum0(x, axis=0, keepdims=True) / rows
+    np.square(dev, out=dev)
+    out = _sum0(dev, axis=0) / rows
+    return np.sqrt(out, out=out)
+
+
+def _some(mask: npt.NDArray[np.bool_]) -> bool:
+    """``mask.any()`` for a bool vector of a shelf's plates, on the per-block paths: a search of
+    its bytes costs a fifth of the ndarray method or the ufunc reduction on a dozen values."""
+    return b"\x01" in mask.tobytes()
+
+
 # --------------------------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------------------------
@@ -437,7 +453,11 @@ class ShelfEventDetector:
         self._pin_q = np.zeros(n_plates, np.float64)  # drift sum held while re-zeroing
         self._pin_until = np.zeros(n_plates, np.int64)  # 0: not held
         self._last_row = np.full(n_plates, np.nan)
-        self._run = np.zeros(n_plates, np.int64)  # samples since the value last changed
+        # Sample count at the end of the last block in which the value changed: the samples
+        # since then (`_k - _moved_k`) is the run of bit-identical readings.
+        self._moved_k = np.zeros(n_plates, np.int64)
+        self._move_blocks: list[int] = []  # lengths of the blocks not yet in _account_moves
+        self._move_ref = self._last_row  # the reading before the first of them
         self._moved_blocks = np.zeros(n_plates, np.int64)
         self._move_rate = np.zeros(n_plates, np.float64)
         self._live_rate = np.zeros(n_plates, np.float64)  # move rate while it was last moving
@@ -509,18 +529,33 @@ class ShelfEventDetector:
         self.stats["blocks"] += 1
         if not self._started:
             self._start(x)
-        self._push(x, t)
+        # --- cheap fault bookkeeping ----------------------------------------------------------
+        # Which channels changed value in this block is worked out for a whole check period at
+        # once (`_account_moves`, from the ring buffer): per block it is only noted here. A block
+        # too long for the buffer to keep whole is worked out at once.
+        long_block = n > self._cap - self.params.history_samples
+        if long_block:
+            self._account_moves()
+            moved = _any0(x != self._last_row, axis=0)
+            np.putmask(self._moved_k, moved, self._k + n)
+            self._moved_blocks += moved
+        pos = self._pos
+        if pos + n <= self._cap:
+            # The common case of _push, inline: this runs for every block of every shelf.
+            self._buf[pos : pos + n] = x
+            self._tbuf[pos : pos + n] = t
+            self._pos = pos + n
+            filled = self._filled + n
+            self._filled = filled if filled < self._cap else self._cap
+        else:
+            self._push(x, t)
         self._k += n
         out: list[ShelfEvent | PlateFault] = []
-
-        # --- cheap fault bookkeeping ----------------------------------------------------------
-        # (ufunc reductions rather than ndarray methods: this path runs for every block of every
-        # shelf, and the method wrappers cost more than the arithmetic on 6 x 12 values.)
-        moved = _any0(x != self._last_row, axis=0)
+        if not long_block:
+            if not self._move_blocks:
+                self._move_ref = self._last_row.copy()  # (a caller may reuse its arrays)
+            self._move_blocks.append(n)
         self._last_row = x[-1]
-        self._run += n
-        self._run[moved] = 0
-        self._moved_blocks += moved
         self._blocks += 1
         self._period_samples += n
         if block.plate_status is not self._board_status and block.plate_status is not None:
@@ -540,10 +575,14 @@ class ShelfEventDetector:
             m = _sum0(self._buf[self._pos - S : self._pos], axis=0) * (1.0 / S)
         else:
             m = mean
-        exceed = np.abs(m - self._b) > self._thr
-        if self._n_inv == 0 and not self._sat_watch and not _any0(exceed):
+        d = mean - self._b
+        exceed = np.abs(d if m is mean else m - self._b) > self._thr
+        if self._n_inv == 0 and not self._sat_watch and not _some(exceed):
             # Quiet: follow drift (the baseline is an exponential average of quiet readings).
-            self._b += self._alpha_for(n) * (mean - self._b)
+            alpha = self._alphas.get(n)
+            if alpha is None:
+                alpha = self._alpha_for(n)
+            self._b += alpha * d
             if self._blocks >= self.params.check_blocks:
                 out += self._check(float(t[-1]))
             return out
@@ -552,7 +591,7 @@ class ShelfEventDetector:
             out += self._saturation(x, float(t[-1]))
             exceed &= ~self._faulted
         new = exceed & ~self._inv
-        if new.any():
+        if _some(new):
             idx = np.flatnonzero(new)
             self._inv[idx] = True
             self._base[idx] = self._b[idx]
@@ -603,6 +642,7 @@ class ShelfEventDetector:
         n = x.shape[0]
         h = self.params.history_samples
         if self._pos + n > self._cap:
+            self._account_moves()  # before the rows it reads move
             keep = min(self._filled, h)
             self._buf[:keep] = self._buf[self._pos - keep : self._pos]
             self._tbuf[:keep] = self._tbuf[self._pos - keep : self._pos]
@@ -614,6 +654,41 @@ class ShelfEventDetector:
         self._tbuf[self._pos : self._pos + n] = t
         self._pos += n
         self._filled = min(self._filled + n, self._cap)
+
+    def _account_moves(self) -> None:
+        """Channel movement of the blocks noted since the last call, from the ring buffer.
+
+        A channel moved in a block when one of its readings differs from the last reading of the
+        block before (`_move_ref` for the first noted block). Per channel this counts the blocks
+        it moved in (`_moved_blocks`) and keeps the sample count at the end of the last one
+        (`_moved_k`): what the stuck-channel test needs, with a few array operations per check
+        period rather than per block.
+        """
+        ns = self._move_blocks
+        if not ns:
+            return
+        nb = len(ns)
+        total = sum(ns)
+        rows = self._buf[self._pos - total : self._pos]
+        ref = np.empty((nb, self.n_plates), np.float64)  # the reading before each block
+        ref[0] = self._move_ref
+        if ns.count(ns[0]) == nb:
+            # Blocks of one length (a board sends a fixed number of samples per frame): a
+            # (block, sample, plate) view, no index arithmetic.
+            size = ns[0]
+            by_block = rows.reshape(nb, size, self.n_plates)
+            ref[1:] = by_block[:-1, -1]
+            moved = _any0(by_block != ref[:, None, :], axis=1)
+            ends = np.arange(size, total + 1, size)
+        else:
+            ends = np.cumsum(np.array(ns, np.int64))
+            ref[1:] = rows[ends[:-1] - 1]
+            changed = rows != np.repeat(ref, ns, axis=0)
+            moved = np.logical_or.reduceat(changed, ends - ns, axis=0)
+        self._moved_blocks += _sum0(moved, axis=0)
+        last = (nb - 1) - moved[::-1].argmax(axis=0)  # the last block each channel moved in
+        np.putmask(self._moved_k, _any0(moved, axis=0), (self._k - total) + ends[last])
+        ns.clear()
 
     # --- settling ---------------------------------------------------------------------------
 
@@ -682,7 +757,7 @@ class ShelfEventDetector:
         # Plates that never settle: a fault, not a shelf event.
         if not final:
             restless = self._inv & (self._k - self._last_settled_k > p.noisy_samples)
-            if restless.any():
+            if _some(restless):
                 out += self._set_faults(
                     "noisy",
                     restless,
@@ -1180,10 +1255,12 @@ class ShelfEventDetector:
         p = self.params
         blocks, period = self._blocks, self._period_samples
         self._blocks = self._period_samples = 0
+        self._account_moves()
         out: list[ShelfEvent | PlateFault] = []
         rate = self._moved_blocks / blocks
         self._moved_blocks[:] = 0
-        moving = self._run < period  # changed value during this period
+        run = self._k - self._moved_k  # samples since the value last changed
+        moving = run < period  # changed value during this period
         # How lively the channel was while it last moved: a channel that moved in most blocks
         # and then stops is frozen after a few seconds; one that only ever moves now and then
         # (very quiet, coarse ADC step) gets the long limit. (The rate before this period
@@ -1193,8 +1270,8 @@ class ShelfEventDetector:
         limit = np.where(
             self._live_rate >= p.live_move_rate, p.stuck_samples, p.stuck_quiet_samples
         )
-        stuck = self._run >= limit
-        if stuck.any() or self._fault["stuck"].any():
+        stuck = run >= limit
+        if _some(stuck) or _some(self._fault["stuck"]):
             out += self._set_faults(
                 "stuck",
                 stuck,
@@ -1207,15 +1284,18 @@ class ShelfEventDetector:
         if samples >= 30:
             recent = self._buf[self._pos - samples : self._pos]
             # Noise: std over the last second, for plates quiet all that time and not faulted.
-            quiet = (self._k - self._last_inv_k >= samples) & ~self._inv & ~self._faulted
-            if quiet.any():
+            quiet = self._k - self._last_inv_k >= samples
+            if self._n_inv:
+                quiet &= ~self._inv
+            quiet &= ~self._faulted
+            if _some(quiet):
                 S = self._smooth
                 csum = np.cumsum(recent, axis=0)
-                std = ((csum[S:] - csum[:-S]) * (1.0 / S)).std(axis=0)
+                std = _std0((csum[S:] - csum[:-S]) * (1.0 / S))
                 a = 1.0 / p.noise_tau_checks
                 self._sigma = np.where(quiet, self._sigma + a * (std - self._sigma), self._sigma)
                 self._update_thresholds()
-            if self._fault["noisy"].any():
+            if _some(self._fault["noisy"]):
                 # A noisy plate recovers when its last second is within the settling band.
                 w = recent[-p.settle_samples * 2 :]
                 span = w.max(axis=0) - w.min(axis=0)
@@ -1226,7 +1306,7 @@ class ShelfEventDetector:
                     self._last_row = recent[-1]
                     out += self._set_faults("noisy", calm, False, t, "readings settled")
         held = self._pin_until > 0
-        if held.any():
+        if _some(held):
             # Re-zeroing plates: the baseline's catching up is not drift (see _release).
             self._ev = np.where(held, self._b - self._pin_q, self._ev)
             self._pin_until[held & (self._k >= self._pin_until)] = 0

@@ -120,6 +120,7 @@ _PROBE_SIZE = HEADER_SIZE + 3
 _HEADER = struct.Struct("<2sBBH")
 _SAMPLES_HEAD = struct.Struct("<BBBBII")
 _STATUS_HEAD = struct.Struct("<BBHIIH")
+_I32LE = np.dtype("<i4")
 _CRC = struct.Struct("<H")
 
 
@@ -564,6 +565,8 @@ class FrameParser:
         frames: list[Frame] = []
         n = len(buf)
         pos = 0
+        sample_frames = 0  # counters of good frames, added to `st` once at the end
+        in_frames = 0
         while True:
             i = buf.find(SYNC, pos)
             if i < 0:
@@ -572,8 +575,9 @@ class FrameParser:
                 st.bytes_discarded += n - keep - pos
                 pos = n - keep
                 break
-            st.bytes_discarded += i - pos
-            pos = i
+            if i > pos:
+                st.bytes_discarded += i - pos
+                pos = i
             avail = n - pos
             if avail < _PROBE_SIZE:
                 if final and avail > 0:
@@ -618,25 +622,32 @@ class FrameParser:
                 continue
             if ftype == FRAME_TYPE_SAMPLES:
                 board_id, n_pl, n_sa, _reserved, seq, tick = _SAMPLES_HEAD.unpack_from(frame, 6)
-                k = n_sa * n_pl
                 # Read each int24 as an int32 at a 3-byte stride (the 4th byte is the next value's
                 # first byte, or the CRC's for the last one: always inside `frame`), then shift
                 # left and arithmetic-shift right to drop that byte and sign-extend. No copies,
-                # no per-sample Python.
-                raw = np.ndarray((k,), dtype="<i4", buffer=frame, offset=18, strides=(3,))
-                values = ((raw << 8) >> 8).astype(np.int32, copy=False).reshape(n_sa, n_pl)
+                # no per-sample Python; the strided view is already (n_samples, n_plates). One
+                # copy to an aligned array, then the shifts in place (shifting the unaligned view
+                # directly costs more).
+                values = np.ndarray(
+                    (n_sa, n_pl), dtype=_I32LE, buffer=frame, offset=18, strides=(3 * n_pl, 3)
+                ).copy()
+                values <<= 8
+                values >>= 8
                 values.flags.writeable = False
                 frames.append(SampleFrame(board_id, seq, tick, values))
-                st.sample_frames += 1
+                sample_frames += 1
             else:
                 board_id, n_pl, _reserved, seq, uptime, flags = _STATUS_HEAD.unpack_from(frame, 6)
                 codes = tuple(frame[20 : 20 + n_pl])
                 frames.append(StatusFrame(board_id, seq, uptime, flags, codes))
-                st.status_frames += 1
             observe(board_id, seq)
-            st.frames_ok += 1
-            st.bytes_in_frames += end - pos
+            in_frames += end - pos
             pos = end
+        if frames:
+            st.frames_ok += len(frames)
+            st.sample_frames += sample_frames
+            st.status_frames += len(frames) - sample_frames
+            st.bytes_in_frames += in_frames
         if pos:
             del buf[:pos]
         return frames

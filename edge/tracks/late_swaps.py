@@ -71,15 +71,17 @@ def fit_line(points: list[Point], t_ref: float) -> tuple[float, float, float, fl
     n = len(points)
     if n < 2:
         return None
+    # Sums of lists rather than of generators: the same additions in the same order, faster.
     ts = [p[0] - t_ref for p in points]
     mt = sum(ts) / n
-    var = sum((t - mt) ** 2 for t in ts)
+    dts = [t - mt for t in ts]
+    var = sum([d**2 for d in dts])
     if var <= 0:
         return None
-    mx = sum(p[1] for p in points) / n
-    my = sum(p[2] for p in points) / n
-    vx = sum((t - mt) * (p[1] - mx) for t, p in zip(ts, points, strict=True)) / var
-    vy = sum((t - mt) * (p[2] - my) for t, p in zip(ts, points, strict=True)) / var
+    mx = sum([p[1] for p in points]) / n
+    my = sum([p[2] for p in points]) / n
+    vx = sum([d * (p[1] - mx) for d, p in zip(dts, points, strict=True)]) / var
+    vy = sum([d * (p[2] - my) for d, p in zip(dts, points, strict=True)]) / var
     return (mx - vx * mt, my - vy * mt, vx, vy)
 
 

@@ -63,6 +63,7 @@ class TrackStore:
         """Add one frame. Returns (tracks born in this frame, tracks that ended)."""
         born = []
         seen = set()
+        horizon = t - HISTORY_S
         for track_id, x, y, hands in people:
             seen.add(track_id)
             history = self.tracks.get(track_id)
@@ -70,9 +71,10 @@ class TrackStore:
                 history = TrackHistory(track_id, t)
                 self.tracks[track_id] = history
                 born.append(history)
-            history.points.append(TrackPoint(t, x, y, hands))
-            while history.points and history.points[0].t < t - HISTORY_S:
-                history.points.popleft()
+            points = history.points
+            points.append(TrackPoint(t, x, y, hands))
+            while points and points[0].t < horizon:
+                points.popleft()
         ended = []
         for track_id in sorted(self.tracks):
             history = self.tracks[track_id]
@@ -116,6 +118,30 @@ def exchange_tails(
         deque([p for p in a if time_of(p) < t] + [p for p in b if time_of(p) >= t]),
         deque([p for p in b if time_of(p) < t] + [p for p in a if time_of(p) >= t]),
     )
+
+
+def segment_distance(
+    a: tuple[float, float], b: tuple[float, float]
+) -> Callable[[float, float], float]:
+    """``distance_to_segment(px, py, a, b)`` as a function of the point, with the segment's own
+    terms worked out once: for loops over many points near one shelf front (fusion's scores).
+    The same arithmetic in the same order, so the same floats."""
+    ax, ay = a
+    bx, by = b
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    hypot = math.hypot
+    if length2 == 0:
+        return lambda px, py: hypot(px - ax, py - ay)
+
+    def distance(px: float, py: float) -> float:
+        # max(0.0, min(1.0, f)) spelled out (the same result, NaN included: both give 1.0).
+        f = ((px - ax) * dx + (py - ay) * dy) / length2
+        f = f if f < 1.0 else 1.0
+        f = f if f > 0.0 else 0.0
+        return hypot(px - (ax + f * dx), py - (ay + f * dy))
+
+    return distance
 
 
 def distance_to_segment(

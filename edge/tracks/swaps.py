@@ -51,9 +51,13 @@ class _Track:
         t1, x1, y1 = self.points[-1]
         if t - t1 > params.max_gap_s:
             return None
-        base = next(
-            (p for p in self.points if p[0] >= t1 - params.velocity_window_s), self.points[-1]
-        )
+        # The oldest point within the velocity window (a loop: this runs per track per frame).
+        start = t1 - params.velocity_window_s
+        base = self.points[-1]
+        for point in self.points:
+            if point[0] >= start:
+                base = point
+                break
         dt = t1 - base[0]
         if dt <= 0:
             return (x1, y1)
