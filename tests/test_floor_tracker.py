@@ -14,6 +14,7 @@ from edge.vision.camera import CameraModel
 from edge.vision.floor_tracker import (
     CameraDetection,
     FloorTracker,
+    FloorTrackerConfig,
     cut_box_floor_point,
     frame_row,
     standing_floor_points,
@@ -219,6 +220,30 @@ def test_hands_attach_to_the_right_person_and_heights_are_triangulated() -> None
         for true in mine:
             err = min(np.linalg.norm(np.subtract(h, true)) for h in p.hands)
             assert err < 0.05, (pid, true, p.hands)
+
+
+@pytest.mark.parametrize("follow_m", [0.15, 0.0], ids=["followed", "nearest-body-only"])
+def test_a_reaching_hand_stays_with_its_owner_past_a_nearer_neighbour(follow_m: float) -> None:
+    """Shopper A reaches diagonally past neighbour B, who stands closer to the shelf: at the
+    shelf front the hand is 0.45 m from B's body and 0.71 m from A's. Followed from A's
+    shoulder step by step (12 cm a step), it stays A's; by nearest body alone it ends on B."""
+    cams = cameras(2.0, 4.5)
+    ft = FloorTracker(cams, FloorTrackerConfig(hand_follow_m=follow_m))
+    a, b = (3.0, 2.0, 1.75), (3.6, 2.25, 1.7)
+    start, end = np.array([3.0, 2.15, 1.4]), np.array([3.35, 2.62, 1.0])
+    owners = []
+    for k in range(10):
+        hand = start + min(k, 6) / 6 * (end - start)
+        frame = ft.step(k / RATE, detections(cams, [a, b], [tuple(hand)]))
+        for p in frame.people:
+            if p.hands:
+                assert np.linalg.norm(np.subtract(p.hands[0], hand)) < 0.05
+                owners.append("a" if np.hypot(p.x - a[0], p.y - a[1]) < 0.2 else "b")
+    assert len(owners) >= 8
+    if follow_m > 0:
+        assert set(owners) == {"a"}
+    else:
+        assert owners[-1] == "b"
 
 
 def test_a_hand_seen_by_one_camera_sits_at_the_assumed_height() -> None:
