@@ -385,3 +385,60 @@ def test_sim_generate_cameras_cli(tmp_path):
     assert [i for i, _ in frames] == list(range(len(frames)))  # no drops asked, none made
     assert s.camera_stream("cam-2").extra["width"] == 96
     assert s.manifest.extra["cameras"]["image_size"] == [96, 72]
+
+
+def _reaching(x: float, hand: tuple[float, float, float], carrying: bool = False) -> PersonPose:
+    """A shopper 0.45 m in front of the small store's gondola (front y = 3.0) reaching `hand`."""
+    look = replace(Look.sample(np.random.default_rng(5)), height=1.7)
+    y = 2.55
+    return PersonPose(
+        1,
+        x,
+        y,
+        math.pi / 2,
+        look,
+        resting_hand(x, y, math.pi / 2, look, "left"),
+        hand,
+        carrying={"right": (30, 200, 30)} if carrying else {},
+    )
+
+
+def _right_hand_visibility(scene: StaticScene, cam: CameraModel, person: PersonPose) -> float:
+    out = CameraRenderer(cam, scene).render([person])
+    hands = [o for o in out.objects if o.cls == HAND and o.side == "right"]
+    return hands[0].visible_fraction if hands else 0.0
+
+
+def test_hand_in_an_open_shelf_is_seen_from_the_aisle_but_not_through_the_gondola(small):
+    """A hand 6 cm inside the 0.95 m shelf (where the simulator puts a picking hand) is seen by
+    a camera over the aisle, 0.56 m out: the shelf is open between its boards. The picture's
+    gondola is closed at the front, and testing the hand against that hid it. A camera behind
+    the gondola still cannot see it."""
+    _config, scene, _cams = small
+    hand = (3.5, 3.06, 1.01)
+    person = _reaching(3.5, hand)
+    aisle = CameraModel.looking_down("a", (3.5, 2.5, 3.4), yaw_deg=90.0)
+    behind = CameraModel.looking_down("b", (3.5, 4.4, 3.4), yaw_deg=90.0)
+    assert aisle.sees(np.array([hand]))[0] and behind.sees(np.array([hand]))[0]
+    # 0.29 with the closed front; the top of the hand is under the 1.35 m board.
+    assert _right_hand_visibility(scene, aisle, person) > 0.6
+    assert _right_hand_visibility(scene, behind, person) < 0.05
+
+
+def test_board_above_hides_a_hand_from_a_camera_straight_above_the_front(small):
+    """Looking straight down on the shelf front, the board of the 1.35 m shelf covers a hand in
+    the 0.95 m shelf, and nothing covers one in the top shelf (1.35 m, open above)."""
+    _config, scene, _cams = small
+    above = CameraModel.looking_down("c", (3.5, 3.05, 3.4), yaw_deg=90.0)
+    low = _reaching(3.5, (3.5, 3.06, 1.01))
+    top = _reaching(3.5, (3.5, 3.06, 1.41))
+    assert _right_hand_visibility(scene, above, low) < 0.05
+    assert _right_hand_visibility(scene, above, top) > 0.8
+
+
+def test_carried_product_hangs_below_the_hand_that_holds_it(small):
+    """Seen from above, the product in a hand is under the hand, not drawn over it."""
+    _config, scene, _cams = small
+    cam = CameraModel.looking_down("d", (3.5, 2.2, 3.4), yaw_deg=90.0)
+    person = _reaching(3.5, (3.7, 2.75, 1.0), carrying=True)
+    assert _right_hand_visibility(scene, cam, person) > 0.8

@@ -4,10 +4,14 @@ The static scene (floor, walls, gondolas, product fronts) is rendered once per c
 colour image and an exact per-pixel depth (distance from the camera along each pixel's ray, from
 ray-plane intersection of the face that won the z-test). People are drawn every frame in
 painter's order (far from the camera first, and within a person legs, trunk, shoulders, arms,
-hands, carried product, head) into a layer with a per-primitive depth; a person pixel shows where
-its depth is nearer than the static depth, so gondolas hide people behind them. Arms, hands and
-carried products get `REACH_TOLERANCE_M` of slack because they reach into the open shelves
-(the gondola front is modelled as a closed plane).
+carried product, hand, head) into a layer with a per-primitive depth; a person pixel shows where
+its depth is nearer than the static depth, so gondolas hide people behind them. The picture's
+gondola is closed at its front plane, but arms, hands and carried products reach into open
+shelves: their pixels are tested against a second static depth, of the gondolas as they hide a
+reaching hand (`scene.reach_occluders`: open between the shelf boards to SHELF_OPEN_M deep), and
+each of these primitives is as near as its surface (its reference point's depth less its
+radius). A carried product hangs below the hand, so the hand is drawn over it (the product was
+drawn over the hand before, and hid it in 40 % of the instants a pick's hand was in a shelf).
 
 Ground truth comes from the same pixels: every primitive also writes an object code into an id
 layer, so an object's visible pixels are the ones that survived both tests. Its full silhouette
@@ -27,7 +31,8 @@ from edge.vision.camera import CameraModel
 from sim.render.project import NEAR_M, SUBPIXEL_SHIFT, Projector, fixed_point
 from sim.render.scene import HAND_RADIUS_M, Colour, Face, PersonPose, StaticScene
 
-REACH_TOLERANCE_M = 0.2
+ARM_RADIUS_M = 0.05  # the upper arm's ring radius at the shoulder (the forearm is thinner)
+ITEM_HALF_M = 0.08  # half the carried product's largest side (_ITEM_CORNERS)
 SHADOW_GAIN = 0.8  # floor brightness in a person's shadow
 FLOOR_TEXTURE_PX_PER_M = 50
 SKY = (40, 40, 44)  # pixels that see nothing (above the walls)
@@ -71,6 +76,7 @@ class _Prim:
     uv: np.ndarray  # (N, 2) pixel polygon
     colour: Colour
     depth: float
+    reaching: bool = False  # arm, hand or carried product: tested against the open shelves
 
 
 class CameraRenderer:
@@ -82,17 +88,39 @@ class CameraRenderer:
         self.scene = scene
         self.width, self.height = camera.image_size
         self.background, self.depth, self.floor = self._render_static(floor_seed)
+        self.reach_depth = self._zbuffer(scene.reach_faces or scene.faces)[0].astype(np.float32)
 
     # ----------------------------------------------------------------------------- static
 
     def _render_static(self, floor_seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        w, h = self.width, self.height
+        zbuf, winner, rays = self._zbuffer(self.scene.faces)
+        centre = self.proj.centre
+        image = np.empty((h, w, 3), np.uint8)
+        image[:] = SKY
+        floor = winner == 0
+        if floor.any():
+            with np.errstate(invalid="ignore"):
+                pts = centre + np.where(floor, zbuf, 0.0)[..., None] * rays
+            image[floor] = self._floor_colours(pts[..., :2], floor_seed)[floor]
+        for index, face in enumerate(self.scene.faces):
+            if index == 0:
+                continue
+            sel = winner == index
+            if sel.any():
+                image[sel] = _shade(face)
+        return image, zbuf.astype(np.float32), floor
+
+    def _zbuffer(self, faces: list[Face]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per pixel: distance to the nearest face along the pixel's ray, that face's index
+        (-1: none), and the rays (H, W, 3)."""
         w, h = self.width, self.height
         uu, vv = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
         rays = self.camera.rays(np.column_stack([uu.ravel(), vv.ravel()])).reshape(h, w, 3)
         zbuf = np.full((h, w), np.inf)
         winner = np.full((h, w), -1, dtype=np.int32)
         centre = self.proj.centre
-        for index, face in enumerate(self.scene.faces):
+        for index, face in enumerate(faces):
             uv = self.proj.polygon(face.points, max_edge_m=0.25)
             if uv is None or not self.proj.in_view(uv):
                 continue
@@ -115,20 +143,7 @@ class CameraRenderer:
             take = (mask > 0) & (s <= sub_z + slack) & np.isfinite(s)
             sub_z[take] = s[take]
             winner[y0 : y1 + 1, x0 : x1 + 1][take] = index
-        image = np.empty((h, w, 3), np.uint8)
-        image[:] = SKY
-        floor = winner == 0
-        if floor.any():
-            with np.errstate(invalid="ignore"):
-                pts = centre + np.where(floor, zbuf, 0.0)[..., None] * rays
-            image[floor] = self._floor_colours(pts[..., :2], floor_seed)[floor]
-        for index, face in enumerate(self.scene.faces):
-            if index == 0:
-                continue
-            sel = winner == index
-            if sel.any():
-                image[sel] = _shade(face)
-        return image, zbuf.astype(np.float32), floor
+        return zbuf, winner, rays
 
     def _floor_colours(self, xy: np.ndarray, seed: int) -> np.ndarray:
         tex = floor_texture(self.scene, seed)
@@ -146,6 +161,7 @@ class CameraRenderer:
             return Rendered(self.background.copy(), [], [], np.zeros((h, w), bool))
         colour = np.zeros((h, w, 3), np.uint8)
         depth = np.full((h, w), np.inf, np.float32)
+        reaching = np.zeros((h, w), np.uint8)  # 1 where an arm, hand or product was drawn last
         ids = np.full((h, w), -1, np.int32)
         shade = np.zeros((h, w), np.uint8)
         centre = self.proj.centre
@@ -172,7 +188,8 @@ class CameraRenderer:
                 cv2.fillPoly(colour, pts, p.colour, cv2.LINE_8, SUBPIXEL_SHIFT)
                 cv2.fillPoly(depth, pts, float(p.depth), cv2.LINE_8, SUBPIXEL_SHIFT)
                 cv2.fillPoly(ids, pts, int(p.code), cv2.LINE_8, SUBPIXEL_SHIFT)
-        shown = depth < self.depth
+                cv2.fillPoly(reaching, pts, int(p.reaching), cv2.LINE_8, SUBPIXEL_SHIFT)
+        shown = depth < np.where(reaching > 0, self.reach_depth, self.depth)
         image = self.background.copy()
         # Soft ceiling light: a faint shadow on the floor around each person's feet.
         dark = (shade > 0) & self.floor & ~shown
@@ -296,22 +313,21 @@ class CameraRenderer:
                        np.array([p.x, p.y, (hip + sz) / 2]), 0.0))  # fmt: skip
         pieces.append((P_SHOULDERS, ellipse(sz, sh, ch, n=20), False, look.shirt,
                        np.array([p.x, p.y, sz]), 0.0))  # fmt: skip
-        slack = REACH_TOLERANCE_M
         for side in ("left", "right"):
             s = p.shoulder(side)
             hand = np.asarray(p.hand(side), dtype=np.float64)
             elbow = s + 0.5 * (hand - s)
             pieces.append((P_ARM[side], self._limb_ring(s, elbow, 0.05, 0.045), True,
-                           _scale(look.shirt, 0.9), (s + elbow) / 2, slack))  # fmt: skip
+                           _scale(look.shirt, 0.9), (s + elbow) / 2, ARM_RADIUS_M))  # fmt: skip
             pieces.append((P_ARM[side], self._limb_ring(elbow, hand, 0.042, 0.035), True,
-                           look.skin, (elbow + hand) / 2, slack))  # fmt: skip
-            pieces.append((P_HAND[side], self._sphere_ring(hand, HAND_RADIUS_M), False,
-                           _scale(look.skin, 1.08), hand, slack))  # fmt: skip
+                           look.skin, (elbow + hand) / 2, ARM_RADIUS_M))  # fmt: skip
             item = p.carrying.get(side)
             if item is not None:
                 centre = hand + np.array([0.0, 0.0, -0.07])
                 pieces.append((P_ITEM[side], centre + _ITEM_CORNERS, True, item, centre,
-                               slack + 0.05))  # fmt: skip
+                               ITEM_HALF_M))  # fmt: skip
+            pieces.append((P_HAND[side], self._sphere_ring(hand, HAND_RADIUS_M), False,
+                           _scale(look.skin, 1.08), hand, HAND_RADIUS_M))  # fmt: skip
         head_c = np.array([p.x + 0.03 * hx, p.y + 0.03 * hy, look.height - look.head_radius])
         pieces.append((P_HEAD, self._sphere_ring(head_c, look.head_radius), False, look.skin,
                        head_c, 0.0))  # fmt: skip
@@ -333,7 +349,8 @@ class CameraRenderer:
             if convex:
                 uv = cv2.convexHull(uv.astype(np.float32)).reshape(-1, 2).astype(np.float64)
             if len(uv) >= 3:
-                prims.append(_Prim(base + part, uv, colour, float(d) - extra))
+                reach = part not in BODY_PARTS
+                prims.append(_Prim(base + part, uv, colour, float(d) - extra, reach))
         return prims
 
     def _sphere_ring(self, centre: np.ndarray, radius: float, n: int = 16) -> np.ndarray:
