@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from edge.config import load_store_config
 from edge.session.model import PersonObs, TrackFrame
 from edge.session.writer import _frame_row
 from edge.vision.camera import CameraModel
@@ -15,9 +16,12 @@ from edge.vision.floor_tracker import (
     CameraDetection,
     FloorTracker,
     FloorTrackerConfig,
+    ShelfFront,
     cut_box_floor_point,
     frame_row,
+    shelf_front_point,
     standing_floor_points,
+    store_shelf_fronts,
 )
 
 CAM_HEIGHT = 3.5
@@ -334,3 +338,226 @@ def test_extra_boxes_on_one_body_become_one_person() -> None:
     for k in range(4):
         frame = ft.step(k / RATE, detections([cam], [(3.3, 2.6, 1.72), (3.85, 2.6, 1.72)]))
     assert len(frame.people) == 2
+
+
+# Two gondolas across a 1.6 m aisle, shelves at 0.35, 0.75, 1.15 and 1.55 m (reach band 0.35 to
+# 1.80 m): NORTH's front runs along y = 2.6 facing -y, SOUTH's along y = 1.0 facing +y.
+NORTH = ShelfFront(a=(1.0, 2.6), b=(4.6, 2.6), normal=(0.0, -1.0), z_low=0.35, z_high=1.80)
+SOUTH = ShelfFront(a=(4.6, 1.0), b=(1.0, 1.0), normal=(0.0, 1.0), z_low=0.35, z_high=1.80)
+AISLE = (NORTH, SOUTH)
+# A reaching hand is 6 cm inside the front and 6 cm above the board (sim/world.py); what a
+# camera sees of it, the front hiding the rest, is centred about 3 cm inside: `hand_in_shelf_m`.
+IN_SHELF = 0.03
+ABOVE_BOARD = 0.06
+
+
+def _one_hand(cam: CameraModel, hand: tuple[float, float, float]) -> dict[str, list]:
+    assert in_view(cam, np.array([hand]))
+    u, v = cam.project(np.array([hand]))[0]
+    return {cam.camera_id: [CameraDetection("hand", (u - 6, v - 6, u + 6, v + 6), 0.8)]}
+
+
+@pytest.mark.parametrize(
+    ("hand", "person"),
+    [
+        ((3.0, 2.6 + IN_SHELF, 1.55 + ABOVE_BOARD), (3.0, 2.15)),
+        ((3.4, 2.6 + IN_SHELF, 0.35 + ABOVE_BOARD), (3.4, 2.15)),
+        ((1.3, 1.0 - IN_SHELF, 1.55 + ABOVE_BOARD), (1.3, 1.45)),
+        ((2.9, 1.0 - IN_SHELF, 0.35 + ABOVE_BOARD), (2.9, 1.45)),
+    ],
+    ids=["high-shelf", "low-shelf", "high-shelf-across-the-aisle", "low-shelf-across-the-aisle"],
+)
+def test_a_one_camera_hand_in_a_shelf_is_placed_at_the_shelf_front(
+    hand: tuple[float, float, float], person: tuple[float, float]
+) -> None:
+    """A hand reaching into a high or a low shelf, on either side of the aisle, seen by one
+    camera: on the shelf front within 5 cm of the truth (and given to the shopper); without
+    the layout, on the 1.0 m plane, 0.26-0.40 m off on the floor."""
+    (cam,) = cameras(2.0)
+    people = np.array([person])
+    with_layout = FloorTracker([cam], shelf_fronts=AISLE).hands_in_space(
+        _one_hand(cam, hand), people
+    )
+    without = FloorTracker([cam]).hands_in_space(_one_hand(cam, hand), people)
+    assert with_layout.shape == without.shape == (1, 3)
+    assert np.hypot(*(with_layout[0, :2] - hand[:2])) < 0.05
+    assert abs(with_layout[0, 2] - hand[2]) < 0.05
+    assert np.hypot(*(without[0, :2] - hand[:2])) > 0.2
+    assert without[0, 2] == pytest.approx(1.0)
+    # Through the whole step, the shopper carries the hand where it is.
+    ft = FloorTracker([cam], shelf_fronts=AISLE)
+    for k in range(3):
+        dets = detections([cam], [(*person, 1.72)], [hand])
+        frame = ft.step(k / RATE, dets)
+    (p,) = frame.people
+    assert len(p.hands) == 1
+    assert np.linalg.norm(np.subtract(p.hands[0], hand)) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("camera_xyz", "hand", "person"),
+    [
+        ((2.0, 2.0, 3.5), (3.05, 1.54, 0.86), (3.0, 1.8)),
+        ((2.0, 2.0, 3.5), (2.95, 2.06, 0.86), (3.0, 1.8)),
+        # A camera over NORTH: the ray crosses NORTH's front plane at 1.6 m, in the band,
+        # but coming out of the gondola, not into it.
+        ((3.0, 3.5, 3.5), (3.0, 2.35, 0.9), (3.0, 2.1)),
+    ],
+    ids=["mid-aisle-towards-south", "mid-aisle-towards-north", "camera-over-the-gondola"],
+)
+def test_a_hand_hanging_at_the_hip_stays_on_the_assumed_height(
+    camera_xyz: tuple[float, float, float],
+    hand: tuple[float, float, float],
+    person: tuple[float, float],
+) -> None:
+    """A hand at the hip seen by one camera, of a shopper in the middle of the aisle (0.8 m
+    from either gondola) or seen from a camera over the gondola: the layout changes nothing,
+    the hand is where its ray crosses 1.0 m, off by `dz r / (H - z)` as without it."""
+    cam = CameraModel.looking_down("cam0", camera_xyz)
+    ft = FloorTracker([cam], shelf_fronts=AISLE)
+    for k in range(3):
+        frame = ft.step(k / RATE, detections([cam], [(*person, 1.72)], [hand]))
+    (p,) = frame.people
+    assert len(p.hands) == 1
+    plain = FloorTracker([cam]).hands_in_space(_one_hand(cam, hand), np.array([person]))
+    assert p.hands[0] == pytest.approx(tuple(plain[0]), abs=1e-9)
+    assert p.hands[0][2] == pytest.approx(1.0)
+    r = np.hypot(hand[0] - camera_xyz[0], hand[1] - camera_xyz[1])
+    expected_off = (1.0 - hand[2]) * r / (camera_xyz[2] - hand[2])
+    off = np.hypot(p.hands[0][0] - hand[0], p.hands[0][1] - hand[1])
+    assert off == pytest.approx(expected_off, abs=0.01)
+
+
+def test_a_ray_out_of_a_gondola_does_not_enter_its_front() -> None:
+    """The camera-over-the-gondola case above does cross NORTH's front plane within its length
+    and band: only the direction (out of the gondola) keeps it off the front."""
+    cam = CameraModel.looking_down("cam0", (3.0, 3.5, 3.5))
+    hand = np.array([3.0, 2.35, 0.9])
+    ray = cam.rays(cam.project(hand[None]))[0]
+    s = (2.6 + IN_SHELF - cam.centre[1]) / ray[1]
+    crossing = cam.centre + s * ray
+    assert s > 0 and NORTH.z_low < crossing[2] < NORTH.z_high
+    assert 1.0 < crossing[0] < 4.6
+    assert shelf_front_point(cam.centre, ray, NORTH, IN_SHELF) is None
+    flipped = ShelfFront(NORTH.b, NORTH.a, (0.0, 1.0), NORTH.z_low, NORTH.z_high)
+    assert shelf_front_point(cam.centre, ray, flipped, -IN_SHELF) is not None
+
+
+@pytest.mark.parametrize(
+    ("person", "on_front"),
+    [((4.0, 2.15), True), ((3.0, 1.8), False), (None, False)],
+    ids=["shopper-at-the-shelf", "nearest-shopper-out-of-reach", "nobody-tracked"],
+)
+def test_a_one_camera_hand_goes_on_a_shelf_front_only_within_arm_reach_of_someone(
+    person: tuple[float, float] | None, on_front: bool
+) -> None:
+    """One ray, through a point 8 cm before NORTH's front at 1.0 m, that enters the front and
+    is placed at 0.47 m: with a shopper standing at the shelf (0.64 m from that point) the hand
+    is put on the front; with the nearest shopper 1.65 m from it (more than `arm_reach_m`), or
+    nobody tracked, on the 1.0 m plane."""
+    (cam,) = cameras(2.0)
+    hand = (4.0, 2.52, 1.0)
+    ray = cam.rays(cam.project(np.array([hand])))[0]
+    hit = shelf_front_point(cam.centre, ray, NORTH, FloorTrackerConfig().hand_in_shelf_m)
+    assert hit is not None
+    front = hit[1]
+    assert 0.42 < front[2] < 0.52
+    people = np.zeros((0, 2)) if person is None else np.array([person])
+    (got,) = FloorTracker([cam], shelf_fronts=AISLE).hands_in_space(_one_hand(cam, hand), people)
+    if on_front:
+        assert got == pytest.approx(front, abs=1e-9)
+    else:
+        assert got == pytest.approx(hand, abs=0.01)
+
+
+def test_a_hand_seen_by_two_cameras_is_still_triangulated_with_the_layout() -> None:
+    """A hand 8 cm before NORTH's front, seen by two cameras, is triangulated within 1 cm; each
+    camera's ray alone would have put it on the front, 0.2 m or more away."""
+    cams = cameras(2.0, 4.5)
+    hand = (3.2, 2.52, 1.2)
+    ft = FloorTracker(cams, shelf_fronts=AISLE)
+    people = np.array([[3.2, 2.1]])
+    for cam in cams:
+        (alone,) = ft.hands_in_space(_one_hand(cam, hand), people)
+        assert np.linalg.norm(alone - hand) > 0.2
+    both = {c: d for cam in cams for c, d in _one_hand(cam, hand).items()}
+    (got,) = ft.hands_in_space(both, people)
+    assert np.linalg.norm(got - hand) < 0.01
+
+
+def test_shelf_fronts_of_a_store_config() -> None:
+    """The medium store's first two gondolas stand back to back: fronts facing -y and +y, the
+    band from the lowest shelf (0.15 m) to 0.25 m above the highest (1.75 m)."""
+    fronts = store_shelf_fronts(load_store_config("medium").gondolas)
+    assert len(fronts) == 6
+    first, second = fronts[0], fronts[1]
+    assert first.a == pytest.approx((1.5, 3.0)) and first.b == pytest.approx((5.1, 3.0))
+    assert first.normal == pytest.approx((0.0, -1.0))
+    assert second.a == pytest.approx((5.1, 4.0)) and second.b == pytest.approx((1.5, 4.0))
+    assert second.normal == pytest.approx((0.0, 1.0))
+    assert (first.z_low, first.z_high) == pytest.approx((0.15, 2.0))
+
+
+def _ray_through(cam: CameraModel, point: tuple[float, float, float]) -> np.ndarray:
+    return cam.rays(cam.project(np.array([point])))[0]
+
+
+@pytest.mark.parametrize(
+    ("front", "enters"),
+    [
+        (NORTH, True),
+        (ShelfFront(NORTH.a, NORTH.b, NORTH.normal, 0.7, 1.8), False),
+        (ShelfFront(NORTH.a, NORTH.b, NORTH.normal, 0.1, 0.55), False),
+        (ShelfFront(NORTH.a, (4.25, 2.6), NORTH.normal, 0.35, 1.8), False),
+        (ShelfFront((4.4, 2.6), NORTH.b, NORTH.normal, 0.35, 1.8), False),
+    ],
+    ids=["in-band-and-length", "below-the-band", "above-the-band", "past-the-end", "before-start"],
+)
+def test_a_ray_enters_a_front_only_within_its_band_and_length(
+    front: ShelfFront, enters: bool
+) -> None:
+    """The ray of the reach test passes NORTH's face at (4.31, 2.6, 0.61), and is placed 3 cm
+    in, at (4.42, 2.63, 0.47): not into a front whose band starts above 0.61 m or ends below
+    it, nor one that ends before x = 4.31 or starts after."""
+    (cam,) = cameras(2.0)
+    hit = shelf_front_point(cam.centre, _ray_through(cam, (4.0, 2.52, 1.0)), front, IN_SHELF)
+    assert (hit is not None) == enters
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["listed-first", "listed-last"])
+def test_a_ray_goes_to_the_first_front_it_enters(order: int) -> None:
+    """A low display (band 0.35-1.2 m) stands 10 cm before NORTH: the ray that would enter
+    NORTH at 0.47 m enters the display first, at 0.95 m, whatever the order of the list."""
+    (cam,) = cameras(2.0)
+    display = ShelfFront((3.5, 2.5), (4.6, 2.5), (0.0, -1.0), 0.35, 1.2)
+    ft = FloorTracker([cam], shelf_fronts=(display, NORTH)[::order])
+    (got,) = ft.hands_in_space(_one_hand(cam, (4.0, 2.52, 1.0)), np.array([[4.0, 2.1]]))
+    assert got[1] == pytest.approx(2.5 + IN_SHELF)
+    assert 0.9 < got[2] < 1.0
+
+
+@pytest.mark.parametrize(
+    "hand",
+    [(3.86, 2.25, 0.85), (3.9, 2.6 + IN_SHELF, 0.35 + ABOVE_BOARD)],
+    ids=["hand-at-the-hip", "low-reach-not-told-apart"],
+)
+def test_a_ray_past_a_hip_into_a_low_front_stays_on_the_assumed_height(
+    hand: tuple[float, float, float],
+) -> None:
+    """A shopper stands at NORTH, 0.45 m from its front; a camera across the aisle (over SOUTH)
+    sees one hand. The ray of the hand hanging at the hip goes on into NORTH's front at 0.4 m,
+    within arm's reach, but at hip height (0.8 m) it passes 0.27 m from the body: taken to be
+    the hanging hand it most likely is, it stays on the 1.0 m plane. A hand reaching into the
+    lowest shelf on nearly the same line of sight is not told apart from it (the price)."""
+    cam = CameraModel.looking_down("far", (3.4, 0.0, 3.5))
+    person = (3.6, 2.15)
+    hit = shelf_front_point(cam.centre, _ray_through(cam, hand), NORTH, IN_SHELF)
+    assert hit is not None and np.hypot(*(hit[1][:2] - person)) < 0.9
+    ft = FloorTracker([cam], shelf_fronts=AISLE)
+    for k in range(3):
+        frame = ft.step(k / RATE, detections([cam], [(*person, 1.72)], [hand]))
+    (p,) = frame.people
+    assert len(p.hands) == 1
+    plain = FloorTracker([cam]).hands_in_space(_one_hand(cam, hand), np.array([person]))
+    assert p.hands[0] == pytest.approx(tuple(plain[0]), abs=1e-9)
+    assert p.hands[0][2] == pytest.approx(1.0)

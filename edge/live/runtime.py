@@ -380,6 +380,7 @@ class LiveRuntime:
         """Person tracks from the cameras (edge/live/vision.py), if their calibration loads; a
         camera rig that does not load is a counted fault and the store runs without vision."""
         from edge.live.vision import VisionWorker
+        from edge.vision.floor_tracker import store_shelf_fronts
         from edge.vision.manifest import DetectorError
         from edge.vision.rig import RigError, load_rig
 
@@ -391,6 +392,7 @@ class LiveRuntime:
                 put,
                 rate_hz=self.options.vision_rate_hz,
                 threads=self.options.vision_threads,
+                shelf_fronts=store_shelf_fronts(self.config.gondolas),
             )
         except (RigError, DetectorError) as exc:
             self._fault("vision unavailable", str(exc))

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from edge.drivers.base import LiveInput, Sink
 from edge.health.metrics import LatencyHistogram
 from edge.live.queues import FrameSlots
 from edge.vision.camera import CameraModel
 from edge.vision.detector import Detector, DetectorOptions
-from edge.vision.floor_tracker import FloorTracker
+from edge.vision.floor_tracker import FloorTracker, ShelfFront
 from edge.vision.replay_stage import VisionStats, _detections
 
 log = logging.getLogger("walkout.live.vision")
@@ -39,13 +39,16 @@ class VisionWorker:
         rate_hz: float = 10.0,
         threads: int = 1,
         detector: Detector | None = None,
+        shelf_fronts: Sequence[ShelfFront] = (),
     ) -> None:
         self.rig = dict(rig)
         self.frames = frames
         self.sink = sink
         self.period = 1.0 / rate_hz
         self.detector = detector or Detector(options=DetectorOptions(intra_op_threads=threads))
-        self.tracker = FloorTracker(list(self.rig.values()))
+        # The store's gondola fronts, as in replay (edge/vision/replay_stage.py), so live and
+        # replayed camera tracks place one-camera hands alike.
+        self.tracker = FloorTracker(list(self.rig.values()), shelf_fronts=shelf_fronts)
         self.stats = VisionStats()
         self.seconds_busy = 0.0
         self.latency = LatencyHistogram()

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from edge.session.model import TrackFrame
-from edge.vision.floor_tracker import CameraDetection, FloorTracker, FloorTrackerConfig
+from edge.vision.floor_tracker import (
+    CameraDetection,
+    FloorTracker,
+    FloorTrackerConfig,
+    store_shelf_fronts,
+)
 
 if TYPE_CHECKING:
     from edge.session.reader import Session
@@ -103,6 +108,13 @@ def _camera_models(session: Session) -> list[CameraModel]:
     return cameras
 
 
+def _floor_tracker(session: Session, config: FloorTrackerConfig | None) -> FloorTracker:
+    # The store's gondola fronts let the tracker put a hand seen by one camera at the shelf it
+    # reaches into rather than at an assumed height.
+    cameras = _camera_models(session)
+    return FloorTracker(cameras, config, store_shelf_fronts(session.config.gondolas))
+
+
 def true_box_track_frames(
     session: Session,
     *,
@@ -114,7 +126,7 @@ def true_box_track_frames(
     in place of the detector's: the same ticks and floor tracker as `camera_track_frames`, so
     a run on them measures what tracking and fusion lose apart from the detector. Boxes less
     than `min_visible` visible are left out (the detector is trained on the same cut-off)."""
-    tracker = FloorTracker(_camera_models(session), config)
+    tracker = _floor_tracker(session, config)
     stats = stats if stats is not None else VisionStats()
     cams = sorted(s.name.removeprefix("cameras/") for s in session.camera_streams)
     if not any(True for _ in session.iter_camera_truth(cams[0])):
@@ -150,7 +162,7 @@ def camera_track_frames(
     on_tick: Callable[[float], None] | None = None,
 ) -> Iterator[TrackFrame]:
     """Person-track frames computed from the session's camera video."""
-    tracker = FloorTracker(_camera_models(session), config)
+    tracker = _floor_tracker(session, config)
     classes = detector.classes
     stats = stats if stats is not None else VisionStats()
     for t, frames in camera_ticks(session):
