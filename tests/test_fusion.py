@@ -504,3 +504,29 @@ def test_a_fragment_goes_to_the_shopper_lost_long_ago_standing_there() -> None:
     tracks, manager = _stitch_world([(1, stander), (2, other)])
     _reappear(tracks, manager, 8.0, (3, 7.8, 4.4, ()))
     assert manager.by_track[3] == "v0001"
+
+
+def test_a_track_born_before_the_visits_track_ended_is_adopted_when_it_ends() -> None:
+    # Three-at-shelf seed 2 with true camera boxes: a second view of a shopper at a shelf
+    # became track 2 while the shopper's track 1 was still reported; track 1 ended 1.5 s later
+    # and track 2 went on as the shopper. Born while track 1 lived, it matched no visit then;
+    # when track 1 ends, the visit adopts it. A track 2 m away is left alone.
+    for far, adopted in ((0.0, True), (2.0, False)):
+        tracks, manager = TrackStore(end_after_s=1.5), VisitManager(LAYOUT)
+        visit = Visit("v0001", "UID1", "r", 0.0)
+        manager.visits[visit.visit_id] = visit
+        manager._bind(visit, 1)
+        t = 1.0
+        for k in range(40):  # track 1 at the shelf; track 2 appears beside it at 2.0 s
+            t = round(1.0 + 0.1 * k, 2)
+            people = [(1, 7.7, 4.9, ())] if t < 2.5 else []
+            if t >= 2.0:
+                people.append((2, 7.85 + far, 4.95, ()))
+            born, ended = tracks.update(t, people)
+            events = manager.on_tracks(t, born, ended, tracks)
+            for e in events:
+                if e["type"] == "visit_track":
+                    assert adopted and e["track_id"] == 2
+        assert (2 in manager.orphans) is not adopted
+        assert (manager.by_track.get(2) == "v0001") is adopted
+        assert (2 in visit.live_tracks) is adopted

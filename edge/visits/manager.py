@@ -9,7 +9,9 @@ Binding rules (all in session time, no wall clock):
   the gate in their tapper's lane), the most recent on a tie; else it is an unpaid track and counted
   as a fault.
 - A track born away from the entry is a fragment of a track that was lost: it is stitched to the
-  visit whose track ended most recently nearby.
+  visit whose track ended most recently nearby. One born while that track was still reported
+  (it matches no visit then) is an orphan: the visit adopts it when its last track ends within
+  `stitch_radius_m` of where the orphan was at that moment.
 - A visit ends when its last track disappears inside the exit zone; one whose tracks are all lost
   elsewhere ends after `lost_timeout_s`, flagged for review.
 """
@@ -120,6 +122,7 @@ class VisitManager:
         self.unclaimed: dict[int, float] = {}  # entrant track id -> birth time
         self.exited_tracks: set[int] = set()
         self.retired: set[int] = set()  # lost tracks whose visit continued on a stitched track
+        self.orphans: set[int] = set()  # live tracks born away from the entry, matching no visit
         self.faults: dict[str, int] = {}
         self._next = 0
         self._tap_delays: deque[float] = deque(maxlen=params.tap_delay_samples)
@@ -280,6 +283,8 @@ class VisitManager:
                 self.unclaimed[history.track_id] = t
             else:
                 self._fault("track appeared away from the entry and matched no visit")
+                if history.track_id not in self.by_track:
+                    self.orphans.add(history.track_id)
         # Entrants that walked into the store without a tap join the latest visit (a group).
         for tid in sorted(self.unclaimed):
             history = tracks.tracks.get(tid)
@@ -312,6 +317,16 @@ class VisitManager:
                 self._fault("an entry tap with no person at the gate")
         for history in ended:
             self._track_gone(history, history.last.t)
+            adopted = self._adopt_orphan(history, tracks)
+            if adopted is not None:
+                events.append(
+                    {
+                        "type": "visit_track",
+                        "t": t,
+                        "visit_id": adopted[0],
+                        "track_id": adopted[1],
+                    }
+                )
         # Fast exit: a bound track last seen at the exit and missing for a moment has left.
         for tid, history in sorted(tracks.tracks.items()):
             if tid in self.by_track and tid not in self.exited_tracks:
@@ -413,6 +428,43 @@ class VisitManager:
         self._bind(visit, history.track_id, member=False)
         return vid
 
+    def _adopt_orphan(self, lost: TrackHistory, tracks: TrackStore) -> tuple[str, int] | None:
+        """When a visit's last track ends away from the exit, bind it to the live orphan (a
+        track born away from the entry that matched no visit) that was nearest to the lost
+        track's last position at that moment, within `stitch_radius_m`; (visit id, track id).
+
+        Stitching binds a fragment when it is born, to a track that has already gone. A tracker
+        that reports a lost track at its prediction for a few steps, or a second view of a
+        person that became a track of its own and then took the person over, gives the new
+        track first and ends the old one after: on the simulator's true camera boxes
+        (three-at-shelf seed 2) two visits lost their shopper that way and every pick after."""
+        vid = self.by_track.get(lost.track_id)
+        if vid is None or not self.orphans:
+            return None
+        visit = self.visits[vid]
+        if visit.closed_t is not None or visit.live_tracks:
+            return None
+        best: tuple[float, int] | None = None
+        for tid in sorted(self.orphans):
+            history = tracks.tracks.get(tid)
+            if history is None or history.ended_t is not None or tid in self.by_track:
+                continue
+            then = history.window(lost.last.t - 1.0, lost.last.t)
+            if not then:
+                continue
+            q = then[-1]
+            d = math.hypot(q.x - lost.last.x, q.y - lost.last.y)
+            if d <= self.params.stitch_radius_m and (best is None or (d, tid) < best):
+                best = (d, tid)
+        if best is None:
+            return None
+        tid = best[1]
+        self.orphans.discard(tid)
+        self.retired.add(lost.track_id)
+        visit.last_lost_t = None
+        self._bind(visit, tid, member=False)
+        return vid, tid
+
     def _stitch_cost(self, old: TrackHistory, x: float, y: float, gap: float) -> float:
         """Negative log-likelihood (up to a constant) that the person of `old`, lost `gap`
         seconds ago, reappears at (x, y): Gaussian around where their last motion led, with a
@@ -438,6 +490,7 @@ class VisitManager:
         vid = self.by_track.get(history.track_id)
         if vid is None:
             self.unclaimed.pop(history.track_id, None)
+            self.orphans.discard(history.track_id)
             return
         visit = self.visits[vid]
         if history.track_id not in visit.live_tracks:
