@@ -414,14 +414,7 @@ def test_a_hand_hanging_at_the_hip_stays_on_the_assumed_height(
     from either gondola) or seen from a camera over the gondola: the layout changes nothing,
     the hand is where its ray crosses 1.0 m, off by `dz r / (H - z)` as without it."""
     cam = CameraModel.looking_down("cam0", camera_xyz)
-    ft = FloorTracker([cam], shelf_fronts=AISLE)
-    for k in range(3):
-        frame = ft.step(k / RATE, detections([cam], [(*person, 1.72)], [hand]))
-    (p,) = frame.people
-    assert len(p.hands) == 1
-    plain = FloorTracker([cam]).hands_in_space(_one_hand(cam, hand), np.array([person]))
-    assert p.hands[0] == pytest.approx(tuple(plain[0]), abs=1e-9)
-    assert p.hands[0][2] == pytest.approx(1.0)
+    p = _placed_as_without_fronts(cam, person, hand)
     r = np.hypot(hand[0] - camera_xyz[0], hand[1] - camera_xyz[1])
     expected_off = (1.0 - hand[2]) * r / (camera_xyz[2] - hand[2])
     off = np.hypot(p.hands[0][0] - hand[0], p.hands[0][1] - hand[1])
@@ -553,6 +546,14 @@ def test_a_ray_past_a_hip_into_a_low_front_stays_on_the_assumed_height(
     person = (3.6, 2.15)
     hit = shelf_front_point(cam.centre, _ray_through(cam, hand), NORTH, IN_SHELF)
     assert hit is not None and np.hypot(*(hit[1][:2] - person)) < 0.9
+    _placed_as_without_fronts(cam, person, hand)
+
+
+def _placed_as_without_fronts(
+    cam: CameraModel, person: tuple[float, float], hand: tuple[float, float, float]
+):
+    """Track one shopper with one one-camera hand with the aisle's shelf fronts; assert the
+    hand lands exactly where it would without them, on the 1.0 m plane. The shopper's row."""
     ft = FloorTracker([cam], shelf_fronts=AISLE)
     for k in range(3):
         frame = ft.step(k / RATE, detections([cam], [(*person, 1.72)], [hand]))
@@ -561,3 +562,4 @@ def test_a_ray_past_a_hip_into_a_low_front_stays_on_the_assumed_height(
     plain = FloorTracker([cam]).hands_in_space(_one_hand(cam, hand), np.array([person]))
     assert p.hands[0] == pytest.approx(tuple(plain[0]), abs=1e-9)
     assert p.hands[0][2] == pytest.approx(1.0)
+    return p
