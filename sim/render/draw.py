@@ -76,7 +76,6 @@ class _Prim:
     uv: np.ndarray  # (N, 2) pixel polygon
     colour: Colour
     depth: float
-    reaching: bool = False  # arm, hand or carried product: tested against the open shelves
 
 
 class CameraRenderer:
@@ -87,6 +86,10 @@ class CameraRenderer:
         self.proj = Projector(camera)
         self.scene = scene
         self.width, self.height = camera.image_size
+        w, h = self.width, self.height
+        uu, vv = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+        # Every pixel's ray, shared by the picture's and the reaching parts' depth.
+        self._rays = camera.rays(np.column_stack([uu.ravel(), vv.ravel()])).reshape(h, w, 3)
         self.background, self.depth, self.floor = self._render_static(floor_seed)
         self.reach_depth = self._zbuffer(scene.reach_faces or scene.faces)[0].astype(np.float32)
 
@@ -94,7 +97,8 @@ class CameraRenderer:
 
     def _render_static(self, floor_seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w, h = self.width, self.height
-        zbuf, winner, rays = self._zbuffer(self.scene.faces)
+        zbuf, winner = self._zbuffer(self.scene.faces)
+        rays = self._rays
         centre = self.proj.centre
         image = np.empty((h, w, 3), np.uint8)
         image[:] = SKY
@@ -111,12 +115,11 @@ class CameraRenderer:
                 image[sel] = _shade(face)
         return image, zbuf.astype(np.float32), floor
 
-    def _zbuffer(self, faces: list[Face]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per pixel: distance to the nearest face along the pixel's ray, that face's index
-        (-1: none), and the rays (H, W, 3)."""
+    def _zbuffer(self, faces: list[Face]) -> tuple[np.ndarray, np.ndarray]:
+        """Per pixel: distance to the nearest face along the pixel's ray, and that face's index
+        (-1: none)."""
         w, h = self.width, self.height
-        uu, vv = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-        rays = self.camera.rays(np.column_stack([uu.ravel(), vv.ravel()])).reshape(h, w, 3)
+        rays = self._rays
         zbuf = np.full((h, w), np.inf)
         winner = np.full((h, w), -1, dtype=np.int32)
         centre = self.proj.centre
@@ -143,7 +146,7 @@ class CameraRenderer:
             take = (mask > 0) & (s <= sub_z + slack) & np.isfinite(s)
             sub_z[take] = s[take]
             winner[y0 : y1 + 1, x0 : x1 + 1][take] = index
-        return zbuf, winner, rays
+        return zbuf, winner
 
     def _floor_colours(self, xy: np.ndarray, seed: int) -> np.ndarray:
         tex = floor_texture(self.scene, seed)
@@ -188,7 +191,8 @@ class CameraRenderer:
                 cv2.fillPoly(colour, pts, p.colour, cv2.LINE_8, SUBPIXEL_SHIFT)
                 cv2.fillPoly(depth, pts, float(p.depth), cv2.LINE_8, SUBPIXEL_SHIFT)
                 cv2.fillPoly(ids, pts, int(p.code), cv2.LINE_8, SUBPIXEL_SHIFT)
-                cv2.fillPoly(reaching, pts, int(p.reaching), cv2.LINE_8, SUBPIXEL_SHIFT)
+                reach = p.code % CODES_PER_PERSON not in BODY_PARTS  # arm, hand, product
+                cv2.fillPoly(reaching, pts, int(reach), cv2.LINE_8, SUBPIXEL_SHIFT)
         shown = depth < np.where(reaching > 0, self.reach_depth, self.depth)
         image = self.background.copy()
         # Soft ceiling light: a faint shadow on the floor around each person's feet.
@@ -349,8 +353,7 @@ class CameraRenderer:
             if convex:
                 uv = cv2.convexHull(uv.astype(np.float32)).reshape(-1, 2).astype(np.float64)
             if len(uv) >= 3:
-                reach = part not in BODY_PARTS
-                prims.append(_Prim(base + part, uv, colour, float(d) - extra, reach))
+                prims.append(_Prim(base + part, uv, colour, float(d) - extra))
         return prims
 
     def _sphere_ring(self, centre: np.ndarray, radius: float, n: int = 16) -> np.ndarray:

@@ -105,6 +105,7 @@ class StaticScene:
                           at(0, depth, 0)[:2]])
             )  # fmt: skip
             body = (70, 72, 78)
+            first = len(faces)
             faces.append(
                 _face([at(0, 0, top), at(length, 0, top), at(length, depth, top),
                        at(0, depth, top)], (200, 200, 196), "gondola")
@@ -148,7 +149,9 @@ class StaticScene:
                            at(length, 0, shelf.height_m + SHELF_LIP_M),
                            at(0, 0, shelf.height_m + SHELF_LIP_M)], (215, 215, 210), "lip")
                 )  # fmt: skip
-            reach_faces += reach_occluders(g, top)
+            # The back and the two end panels hide a reaching hand as they hide anything else.
+            back_and_ends = faces[first + 2 : first + 5]
+            reach_faces += back_and_ends + reach_occluders(g, top)
         gates = [list(gate.zone) for gate in cfg.gates]
         return cls(w, d, faces, gates, obstacles, reach_faces)
 
@@ -175,10 +178,11 @@ def reach_occluders(gondola: Gondola, top: float) -> list[Face]:
     crossed the front more than about 0.2 m before reaching the hand: 47 of 55 contact instants
     (two-at-shelf seed 1, both cameras) had no hand box 30 % visible. A real shelf is open:
     a hand in it is seen between the boards, and hidden by the board above it only when the
-    camera looks down steeply enough. So reaching parts are tested against these faces instead:
-    the board of every shelf (horizontal, from the front to SHELF_OPEN_M in), the kick plate
-    below the lowest shelf, the gondola's back part (front plane SHELF_OPEN_M in, top, back)
-    and its two full-depth end panels."""
+    camera looks down steeply enough. So reaching parts are tested against these faces instead
+    of the picture's top and front (its back and end panels serve both): the board of every
+    shelf (horizontal, from the front to SHELF_OPEN_M in), the kick plate below the lowest
+    shelf, and the gondola's closed part, its front plane SHELF_OPEN_M in and its top behind
+    that."""
     length, depth, o = gondola.length_m, gondola.depth_m, SHELF_OPEN_M
 
     def at(u: float, v: float, z: float) -> tuple[float, float, float]:
@@ -191,11 +195,6 @@ def reach_occluders(gondola: Gondola, top: float) -> list[Face]:
         _face([at(0, o, top), at(length, o, top), at(length, depth, top), at(0, depth, top)],
               grey, "gondola"),
         _face([at(0, o, 0), at(length, o, 0), at(length, o, top), at(0, o, top)], grey, "gondola"),
-        _face([at(length, depth, 0), at(0, depth, 0), at(0, depth, top), at(length, depth, top)],
-              grey, "gondola"),
-        _face([at(0, depth, 0), at(0, 0, 0), at(0, 0, top), at(0, depth, top)], grey, "gondola"),
-        _face([at(length, 0, 0), at(length, depth, 0), at(length, depth, top), at(length, 0, top)],
-              grey, "gondola"),
     ]  # fmt: skip
     if shelves[0] > 0.0:
         out.append(_face([at(0, 0, 0), at(length, 0, 0), at(length, 0, shelves[0]),
