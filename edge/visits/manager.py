@@ -271,14 +271,7 @@ class VisitManager:
             else:
                 joined = self._stitch(history, tracks)
             if joined is not None:
-                events.append(
-                    {
-                        "type": "visit_track",
-                        "t": t,
-                        "visit_id": joined,
-                        "track_id": history.track_id,
-                    }
-                )
+                events.append(_visit_track(t, joined, history.track_id))
             elif near_gate:
                 self.unclaimed[history.track_id] = t
             else:
@@ -298,15 +291,7 @@ class VisitManager:
                 visit = self._group_visit(self.unclaimed[tid], (first.x, first.y))
                 if visit is not None and self.params.group_shares_cart:
                     self._bind(visit, tid)
-                    events.append(
-                        {
-                            "type": "visit_track",
-                            "t": t,
-                            "visit_id": visit.visit_id,
-                            "track_id": tid,
-                            "group_member": True,
-                        }
-                    )
+                    events.append(_visit_track(t, visit.visit_id, tid, group_member=True))
                 else:
                     del self.unclaimed[tid]
                     self._fault("a person entered without a tap")
@@ -319,14 +304,7 @@ class VisitManager:
             self._track_gone(history, history.last.t)
             adopted = self._adopt_orphan(history, tracks)
             if adopted is not None:
-                events.append(
-                    {
-                        "type": "visit_track",
-                        "t": t,
-                        "visit_id": adopted[0],
-                        "track_id": adopted[1],
-                    }
-                )
+                events.append(_visit_track(t, *adopted))
         # Fast exit: a bound track last seen at the exit and missing for a moment has left.
         for tid, history in sorted(tracks.tracks.items()):
             if tid in self.by_track and tid not in self.exited_tracks:
@@ -447,7 +425,7 @@ class VisitManager:
         best: tuple[float, int] | None = None
         for tid in sorted(self.orphans):
             history = tracks.tracks.get(tid)
-            if history is None or history.ended_t is not None or tid in self.by_track:
+            if history is None or history.ended_t is not None:
                 continue
             then = history.window(lost.last.t - 1.0, lost.last.t)
             if not then:
@@ -539,3 +517,8 @@ class VisitManager:
                 visit.closed_t = t
                 visit.close_reason = "end_of_session"
         return self._close_due(t)
+
+
+def _visit_track(t: float, visit_id: str, track_id: int, **extra: Any) -> dict[str, Any]:
+    """The event binding a track to a visit after the visit opened (stitch, group, adoption)."""
+    return {"type": "visit_track", "t": t, "visit_id": visit_id, "track_id": track_id, **extra}
