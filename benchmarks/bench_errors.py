@@ -18,7 +18,11 @@ fusion made for that event, and which true person the credited track was followi
 - `track identity`: the credited track followed the actor, but the visit it belongs to was
   someone else's at the tap: a fragment stitched to the wrong visit later, or a swap the repair
   missed;
-- `merged`: two actions the detector saw as one weight change, one of them credited.
+- `merged`: two actions the detector saw as one weight change, one of them credited;
+- `hand-over`: a hand-over between two shoppers that the run got wrong, one row per miss: a true
+  hand-over the run did not make (or made between other visits or with another product), or a
+  hand-over the run made that never happened (it moved an item out of the cart it belonged in;
+  the pick itself is not counted again).
 
 Usage:
     python benchmarks/bench_errors.py [--seeds 3] [--first-seed 0] [--scenario NAME ...]
@@ -55,6 +59,7 @@ CAUSES = (
     "group join",
     "track identity",
     "merged",
+    "hand-over",
 )
 FOLLOW_M = 0.5  # a track within this of a true person follows them
 
@@ -201,7 +206,33 @@ def analyse(session_dir: Path, run_dir: Path) -> list[dict[str, Any]]:
         bound_right = first is not None and person_payer.get(first) == owner
         cause = "track identity" if bound_right else "gate binding"
         rows.append(where | {"cause": cause, "track": track, "owner": owner})
-    return rows
+    return rows + _hand_overs(truth.actions, payer, events, run_to_truth)
+
+
+def _hand_overs(
+    actions: Any, payer: dict[str, str], events: list[dict[str, Any]], run_to_truth: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Rows for hand-overs the run missed and hand-overs it made that never happened."""
+    # (giver's payer, taker's payer, product) -> start times of the true hand-overs not yet made
+    pending: dict[tuple[str | None, str | None, str], list[float]] = {}
+    for a in actions:
+        if a.kind == "handoff" and a.to_visit_id is not None:
+            key = (payer[a.visit_id], payer[a.to_visit_id], a.product_id)
+            pending.setdefault(key, []).append(a.t_start)
+    rows = []
+    for e in events:
+        ev = e.get("evidence", {})
+        if e["type"] != "cart_line_added" or "handoff_from_visit" not in ev:
+            continue
+        giver = run_to_truth.get(ev["handoff_from_visit"])
+        key = (giver, run_to_truth.get(ev["handoff_to_visit"]), e["product_id"])
+        if pending.get(key):
+            pending[key].pop(0)
+        else:
+            rows.append({"t": round(e["t"], 2), "kind": "handoff", "visit": giver})
+    for (giver, _, _), times in pending.items():
+        rows += [{"t": round(t, 2), "kind": "handoff", "visit": giver} for t in times]
+    return [row | {"cause": "hand-over"} for row in rows]
 
 
 def _measure(session: Path, run: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:

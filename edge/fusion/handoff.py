@@ -3,6 +3,19 @@
 Weight sensors cannot see an item change hands; the person tracks can. When hands of two
 different visits stay close together at waist-to-chest height, away from every gondola, for a few
 frames, the item most recently taken by one of them moves to the other's cart.
+
+Camera-derived tracks report every hand the cameras see, hanging ones too (recorded tracks
+report reaching hands only, docs/track-noise.md). Two shoppers standing side by side at a shelf,
+0.5 m apart, have their inner hands hanging 0.2-0.3 m apart at the hip, which looked like a
+hand-over: on the simulator's true camera boxes (8 bench_vision sessions) 16 of the 22
+hand-overs made were wrong, 12 of them between neighbours at a shelf who never passed anything. Hanging hands sit at about 0.47 of
+the body height (0.8 m; two cameras put them at 0.75-0.9 m), a hand-over happens in front of the
+chest (1.0 m in the simulator, 0.9-1.3 m in its recorded tracks), hence `min_height_m`.
+A pair that fired is armed again only after its hands were seen apart (`release_m`) or not close
+for `release_s`. The two meeting hands often become one camera detection that only one of the
+two tracks gets, the other keeping just a hand hanging below `min_height_m`: taking that for a
+parting fired the same hand-over again when both hands were seen once more, and moved the item
+back.
 """
 
 from __future__ import annotations
@@ -19,7 +32,8 @@ from edge.visits.manager import VisitManager
 class HandoffParams:
     hands_close_m: float = 0.3
     release_m: float = 0.6
-    min_height_m: float = 0.7
+    release_s: float = 2.0
+    min_height_m: float = 0.9  # above a hanging hand (0.8 m), below a hand held out (1.0 m)
     max_height_m: float = 1.5
     shelf_clearance_m: float = 0.3  # hands this close to a gondola front are shopping, not passing
     min_frames: int = 3
@@ -34,7 +48,7 @@ class HandoffDetector:
             for g in layout.config.gondolas
         ]
         self.counts: dict[tuple[int, int], int] = {}
-        self.fired: set[tuple[int, int]] = set()
+        self.fired: dict[tuple[int, int], float] = {}  # pair -> when its hands were last close
 
     def _near_shelf(self, x: float, y: float) -> bool:
         return any(
@@ -73,12 +87,17 @@ class HandoffDetector:
                 if d <= p.hands_close_m:
                     seen.add(key)
                     self.counts[key] = self.counts.get(key, 0) + 1
-                    if self.counts[key] >= p.min_frames and key not in self.fired:
-                        self.fired.add(key)
+                    if key in self.fired:
+                        self.fired[key] = t
+                    elif self.counts[key] >= p.min_frames:
+                        self.fired[key] = t
                         met.append((key, d))
-                elif d > p.release_m:
-                    self.fired.discard(key)
+                elif math.isfinite(d) and d > p.release_m:
+                    self.fired.pop(key, None)
         for key in list(self.counts):
             if key not in seen:
                 del self.counts[key]
+        for key, last in list(self.fired.items()):
+            if t - last > p.release_s:
+                del self.fired[key]
         return met
