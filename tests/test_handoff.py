@@ -39,12 +39,13 @@ def _run(frames: list[tuple[tuple, tuple]]) -> list[tuple[float, tuple[int, int]
     return fired
 
 
-def _held_out(dx: float, z: float = 1.0) -> tuple[float, float, float]:
-    return (MID[0] + dx, MID[1], z)
+def _at(frac: float, z: float = 1.0) -> tuple[float, float, float]:
+    """A hand on the line from A's body (0) to B's (1), 0.6 m long, at height z."""
+    return (AX + frac * (BX - AX), AY + frac * (BY - AY), z)
 
 
 def test_hands_held_out_to_each_other_are_one_hand_over() -> None:
-    meeting = [((_held_out(-0.03),), (_held_out(0.03),))] * 12
+    meeting = [((_at(0.45),), (_at(0.55),))] * 12
     fired = _run(meeting)
     assert [pair for _, pair in fired] == [(1, 2)]
     assert fired[0][0] == 10.0 + 2 * STEP  # on the third frame together
@@ -52,25 +53,31 @@ def test_hands_held_out_to_each_other_are_one_hand_over() -> None:
 
 def test_neighbours_hands_hanging_at_the_hip_are_not_a_hand_over() -> None:
     # Side by side, 0.6 m apart: the inner hands hang 0.2 m apart at 0.8 m, for two seconds.
-    hanging = [((_held_out(-0.1, 0.8),), (_held_out(0.1, 0.8),))] * 30
+    hanging = [((_at(0.33, 0.8),), (_at(0.67, 0.8),))] * 30
     assert _run(hanging) == []
 
 
 def test_hands_that_merge_into_one_detection_do_not_hand_the_item_back() -> None:
     # The meeting hands become one detection that only the receiver's track gets; the giver
     # keeps a hand hanging at the hip. Then both are seen again, still together.
-    hip = (AX, AY - 0.27, 0.8)
-    frames = [((_held_out(-0.03),), (_held_out(0.03),))] * 4
-    frames += [((hip,), (_held_out(0.0),))] * 8
-    frames += [((_held_out(-0.03),), (_held_out(0.03),))] * 4
+    hip = _at(-0.4, 0.8)
+    frames = [((_at(0.45),), (_at(0.55),))] * 4
+    frames += [((hip,), (_at(0.5),))] * 8
+    frames += [((_at(0.45),), (_at(0.55),))] * 4
     assert len(_run(frames)) == 1
 
 
 def test_the_same_pair_hands_over_again_once_their_hands_have_parted() -> None:
-    apart = ((_held_out(-0.4),), (_held_out(0.4),))
-    together = ((_held_out(-0.03),), (_held_out(0.03),))
+    apart = ((_at(-0.2),), (_at(1.2),))
+    together = ((_at(0.45),), (_at(0.55),))
     assert len(_run([together] * 4 + [apart] * 2 + [together] * 4)) == 2
     # Not seen close for longer than release_s also re-arms the pair.
-    hip = (AX, AY - 0.27, 0.8)
-    idle = ((hip,), (hip[0] + 0.6, hip[1], 0.8))
+    idle = ((_at(-0.4, 0.8),), (_at(1.4, 0.8),))  # hanging: no pair in the band at all
     assert len(_run([together] * 4 + [idle] * 40 + [together] * 4)) == 2
+
+
+def test_hands_on_the_other_shoppers_side_are_not_held_out_to_them() -> None:
+    # A's "hand" 0.06 m from B's body: a hand of B's given to A, or one hand seen twice by
+    # two cameras; the two are close, but nobody holds an arm out across the gap.
+    crossed = [((_at(0.9),), (_at(0.95),))] * 12
+    assert _run(crossed) == []

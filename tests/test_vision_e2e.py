@@ -57,8 +57,8 @@ def test_receipt_from_camera_tracks(camera_session: Path, tmp_path: Path) -> Non
     assert info["tracks"] == "cameras"
     assert info["vision"]["frames"] > 1000
     score = evaluate(camera_session, run)
-    # Measured: 4 of 5 units right, none wrong (the shipped model finds no hands: fusion works
-    # from body positions only, docs/vision.md). Floor below that, not at it.
+    # Measured (2026-12-07, the hand-region model; the person-only model before it too): 5 of 5
+    # units right, none wrong. Floor below that, not at it: one shopper alone is the easy case.
     assert score["overall"]["tp"] >= 3
     assert score["overall"]["fp"] <= 1
     # The camera tracks follow the true person: within 0.5 m in most frames.
@@ -75,7 +75,7 @@ def test_true_boxes_give_tracks_of_the_true_person_and_the_receipt(
     info = json.loads((run / "run.json").read_text())
     assert info["tracks"] == "true-boxes"
     assert info["vision"]["detections"]["person"] > 500
-    assert info["vision"]["detections"]["hand"] > 0  # true boxes have hands, the model has none
+    assert info["vision"]["detections"]["hand"] > 0  # true boxes have hands
     # One shopper, true boxes: the track stays on the true position (measured median 0.03 m).
     session = Session.open(camera_session)
     truth = {round(f.t, 3): f.people for f in session.iter_true_positions()}
