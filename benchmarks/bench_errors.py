@@ -36,7 +36,7 @@ import bisect
 import json
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from _scenarios import add_scenario_options, on_replay, scenario_jobs
 from edge.eval import evaluate
 from edge.eval.run_reader import read_run
 from edge.eval.scoring import combine, match_receipts, match_shelf_events, payers
-from edge.session.model import TrackFrame
+from edge.session.model import TrackFrame, TruthAction
 from edge.session.reader import Session, track_rows
 from edge.tracks.swaps import SwapRepair
 
@@ -210,7 +210,10 @@ def analyse(session_dir: Path, run_dir: Path) -> list[dict[str, Any]]:
 
 
 def _hand_overs(
-    actions: Any, payer: dict[str, str], events: list[dict[str, Any]], run_to_truth: dict[str, str]
+    actions: Sequence[TruthAction],
+    payer: dict[str, str],
+    events: list[dict[str, Any]],
+    run_to_truth: dict[str, str],
 ) -> list[dict[str, Any]]:
     """Rows for hand-overs the run missed and hand-overs it made that never happened."""
     # (giver's payer, taker's payer, product) -> start times of the true hand-overs not yet made

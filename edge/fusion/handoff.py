@@ -13,6 +13,7 @@ Hanging hands sit at about 0.47 of the body height (0.8 m; two cameras put them 
 a hand-over happens in front of the chest (1.0 m in the simulator, 0.9-1.3 m in its recorded
 tracks), hence `min_height_m`. A hand on the other shopper's side of the gap is not held out
 to them (`own_side_m`, see `_held_out`).
+
 A pair that fired is armed again only after its hands were seen apart (`release_m`) or not close
 for `release_s`. The two meeting hands often become one camera detection that only one of the
 two tracks gets, the other keeping just a hand hanging below `min_height_m`: taking that for a
@@ -58,23 +59,31 @@ class HandoffDetector:
             distance_to_segment(x, y, a, b) < self.params.shelf_clearance_m for a, b in self.fronts
         )
 
-    def _held_out(self, own: TrackPoint, other: TrackPoint) -> list[tuple[float, float, float]]:
-        """The hands of `own` that could be passing something to `other`: in the height band,
-        off the shelves, and not nearer the other's body than their own by more than
-        `own_side_m`. A hand well on the other's side is the camera tracker's mistake (a
-        neighbour's hand given to the wrong body, or one hand seen twice by two cameras and
-        given to both), not an arm held out across the gap. The slack is wide because a real
-        hand-over meets in the middle, where the recorded tracks' hand noise puts either hand
-        nearer the other body in some frames: at 0.05 m the handoff scenario's held-out F1 fell
-        from 1.000 to 0.878 (seeds 3-5, recorded tracks)."""
+    def _passing(self, point: TrackPoint) -> list[tuple[float, float, float]]:
+        """The hands of a track that could be passing something: in the height band and off the
+        shelves (a property of the hand alone, so found once per frame)."""
         p = self.params
         return [
             h
-            for h in own.hands
-            if p.min_height_m <= h[2] <= p.max_height_m
-            and not self._near_shelf(h[0], h[1])
-            and math.dist(h[:2], (own.x, own.y))
-            <= math.dist(h[:2], (other.x, other.y)) + p.own_side_m
+            for h in point.hands
+            if p.min_height_m <= h[2] <= p.max_height_m and not self._near_shelf(h[0], h[1])
+        ]
+
+    def _held_out(
+        self, hands: list[tuple[float, float, float]], own: TrackPoint, other: TrackPoint
+    ) -> list[tuple[float, float, float]]:
+        """Those of `own`'s passing hands that are not nearer the other's body than their own
+        by more than `own_side_m`. A hand well on the other's side is the camera tracker's
+        mistake (a neighbour's hand given to the wrong body, or one hand seen twice by two
+        cameras and given to both), not an arm held out across the gap. The slack is wide
+        because a real hand-over meets in the middle, where the recorded tracks' hand noise puts
+        either hand nearer the other body in some frames: at 0.05 m the handoff scenario's
+        held-out F1 fell from 1.000 to 0.878 (seeds 3-5, recorded tracks)."""
+        return [
+            h
+            for h in hands
+            if math.dist(h[:2], (own.x, own.y))
+            <= math.dist(h[:2], (other.x, other.y)) + self.params.own_side_m
         ]
 
     def update(
@@ -83,6 +92,7 @@ class HandoffDetector:
         """Pairs of tracks (of different visits) whose hands have just met long enough."""
         p = self.params
         live = [h for _, h in sorted(tracks.tracks.items()) if h.last.t == t and h.last.hands]
+        passing = {h.track_id: self._passing(h.last) for h in live}
         met: list[tuple[tuple[int, int], float]] = []
         seen = set()
         for i, a in enumerate(live):
@@ -93,8 +103,8 @@ class HandoffDetector:
                 vb = visits.visit_of_track(b.track_id)
                 if vb is None or vb.visit_id == va.visit_id:
                     continue
-                hands_a = self._held_out(a.last, b.last)
-                hands_b = self._held_out(b.last, a.last)
+                hands_a = self._held_out(passing[a.track_id], a.last, b.last)
+                hands_b = self._held_out(passing[b.track_id], b.last, a.last)
                 d = min(
                     (math.dist(ha[:2], hb[:2]) for ha in hands_a for hb in hands_b),
                     default=math.inf,

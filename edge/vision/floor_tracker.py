@@ -233,11 +233,10 @@ class FloorTracker:
         """Merged floor points (N, 2) and scores (N,) of this step's person detections."""
         xs: list[np.ndarray] = []
         sc: list[float] = []
-        cam: list[int] = []
+        cam: list[str] = []
         cut: list[bool] = []
         box_rows: list[np.ndarray] = []
-        cam_ids: list[str] = []
-        for ci, cam_id in enumerate(sorted(detections)):
+        for cam_id in sorted(detections):
             dets = _one_box_per_body(
                 [d for d in detections[cam_id] if d.cls == "person"],
                 self.config.same_camera_overlap,
@@ -259,29 +258,25 @@ class FloorTracker:
                 if np.isfinite(p).all():
                     xs.append(p)
                     sc.append(float(d.score))
-                    cam.append(ci)
+                    cam.append(cam_id)
                     cut.append(not bool(uncut[k].all()))
                     box_rows.append(boxes[k])
-                    cam_ids.append(cam_id)
         if not xs:
             return np.zeros((0, 2)), np.zeros(0)
-        keep = self._not_seen_elsewhere(np.array(xs), np.array(box_rows), cam_ids, cut)
-        xs = [x for x, k in zip(xs, keep, strict=True) if k]
-        sc = [x for x, k in zip(sc, keep, strict=True) if k]
-        cam = [x for x, k in zip(cam, keep, strict=True) if k]
-        cut = [x for x, k in zip(cut, keep, strict=True) if k]
+        xy_all, cams, cuts = np.array(xs), np.array(cam), np.array(cut)
+        keep = self._not_seen_elsewhere(xy_all, np.array(box_rows), cams, cuts)
         return _merge(
-            np.array(xs),
-            np.array(sc),
-            np.array(cam),
-            np.array(cut),
+            xy_all[keep],
+            np.array(sc)[keep],
+            cams[keep],
+            cuts[keep],
             self.config.merge_radius_m,
             self.config.cut_merge_radius_m,
         )
 
     def _not_seen_elsewhere(
-        self, xy: np.ndarray, boxes: np.ndarray, cams: list[str], cut: list[bool]
-    ) -> list[bool]:
+        self, xy: np.ndarray, boxes: np.ndarray, cams: np.ndarray, cut: np.ndarray
+    ) -> np.ndarray:
         """Which detections to keep: a partial box (whole sides, but less than
         `partial_box_share` of the body box expected at its own floor point: a body partly
         hidden by a gondola or another body) is dropped when it lies mostly (`partial_inside`)
@@ -290,23 +285,15 @@ class FloorTracker:
         seed 2 a shopper a third visible in one camera was placed 1.7 m from where the other
         camera put them, and the ghost track born there took the shopper over."""
         h = self.config.person_height_m
-        n = len(xy)
         area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        partial = []
-        for i in range(n):
-            if cut[i]:
-                partial.append(False)
-                continue
-            e = _body_box(self.cameras[cams[i]], xy[i], h)
-            partial.append(area[i] < self.config.partial_box_share * (e[2] - e[0]) * (e[3] - e[1]))
-        keep = [True] * n
-        for i in range(n):
-            if not partial[i] or area[i] <= 0:
-                continue
+        own = [_body_box(self.cameras[c], p, h) for c, p in zip(cams, xy, strict=True)]
+        expected = np.array([(e[2] - e[0]) * (e[3] - e[1]) for e in own])
+        partial = ~cut & (area > 0) & (area < self.config.partial_box_share * expected)
+        full = ~cut & (area >= self.config.partial_box_share * expected)
+        keep = np.ones(len(xy), dtype=bool)
+        for i in np.flatnonzero(partial).tolist():
             camera = self.cameras[cams[i]]
-            for j in range(n):
-                if cams[j] == cams[i] or cut[j] or partial[j]:
-                    continue
+            for j in np.flatnonzero(full & (cams != cams[i])).tolist():
                 inter, _, _ = box_overlap(boxes[i], _body_box(camera, xy[j], h)[None, :])
                 if inter[0] >= self.config.partial_inside * area[i]:
                     keep[i] = False
