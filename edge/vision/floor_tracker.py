@@ -15,11 +15,11 @@ Per time step:
    midpoint by half of that height's parallax, `0.1 * r / (H - 1.72)`: 8 cm at 1.5 m from a
    3.5 m high camera.
    A box cut by the image border lost part of the body, so its centre is not the midpoint:
-   for such a box (a side within `cut_margin_px`, 8 px, of the border: the detector's box of a body
-   leaving the image stops a few pixels short of it) the person is fitted instead to the sides that are not cut
-   (`cut_box_floor_point`: the box of a standing body, feet, shoulders and head rings, through
-   the camera; least squares over the uncut sides). Still rougher (median 0.2-0.3 m against
-   0.04 m for whole boxes, on the same rendered sessions).
+   for such a box (a side within `cut_margin_px`, 8 px, of the border: the detector's box of a
+   body leaving the image stops a few pixels short of it) the person is fitted instead to the
+   sides that are not cut (`cut_box_floor_point`: the box of a standing body, feet, shoulders and
+   head rings, through the camera; least squares over the uncut sides). Still rougher (median
+   0.2-0.3 m against 0.04 m for whole boxes, on the same rendered sessions).
    A box with whole sides but under half the body box expected at its floor point (a body partly
    hidden by a gondola or a neighbour) is dropped when most of it lies inside the image, in its
    camera, of a body another camera places from a full box (`_not_seen_elsewhere`): its centre
