@@ -162,6 +162,26 @@ def test_cli_rejects_an_unknown_review_policy(one_shopper_session, tmp_path):
     assert "expected 'settle_and_flag' or 'hold'" in result.output
 
 
+def test_cli_rejects_detections_without_camera_tracks(one_shopper_session, tmp_path):
+    detections = tmp_path / "camera_detections.jsonl"
+    detections.write_text("")
+    result = runner.invoke(
+        app,
+        [
+            "edge",
+            "replay",
+            str(one_shopper_session),
+            "--out",
+            str(tmp_path / "r"),
+            "--detections",
+            str(detections),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "use it with --tracks cameras" in result.output
+    assert not (tmp_path / "r").exists()
+
+
 def test_hand_over_moves_the_item_to_the_receivers_receipt(tmp_path):
     from sim.scenario import load_scenario
 

@@ -49,10 +49,16 @@ def test_camera_tracks_are_deterministic(camera_session: Path) -> None:
     assert rows() == first
 
 
-def test_receipt_from_camera_tracks(camera_session: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def camera_run(camera_session: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("camera-run") / "run"
     result = replay_session(camera_session, run, tracks="cameras")
     assert result.receipts == 1
+    return run
+
+
+def test_receipt_from_camera_tracks(camera_session: Path, camera_run: Path) -> None:
+    run = camera_run
     info = json.loads((run / "run.json").read_text())
     assert info["tracks"] == "cameras"
     assert info["vision"]["frames"] > 1000
@@ -64,6 +70,40 @@ def test_receipt_from_camera_tracks(camera_session: Path, tmp_path: Path) -> Non
     # The camera tracks follow the true person: within 0.5 m in most frames.
     rows = [json.loads(line) for line in (run / "camera_tracks.jsonl").read_text().splitlines()]
     assert sum(1 for r in rows if r["people"]) > 0.5 * len(rows)
+
+
+def test_recorded_detections_replay_to_the_same_tracks_and_receipts(
+    camera_session: Path, camera_run: Path, tmp_path: Path
+) -> None:
+    detections = camera_run / "camera_detections.jsonl"
+    again = tmp_path / "again"
+    result = replay_session(camera_session, again, tracks="cameras", detections=detections)
+    assert result.receipts == 1
+    for name in ("camera_tracks.jsonl", "events.jsonl", "receipts.jsonl"):
+        assert (again / name).read_bytes() == (camera_run / name).read_bytes(), name
+    assert (
+        json.loads((again / "run.json").read_text())["vision"]
+        == json.loads((camera_run / "run.json").read_text())["vision"]
+    )
+
+
+def test_recorded_detections_of_another_session_or_broken_are_clear_errors(
+    camera_session: Path, camera_run: Path, tmp_path: Path
+) -> None:
+    lines = (camera_run / "camera_detections.jsonl").read_text().splitlines()
+    header = json.loads(lines[0])
+    other = tmp_path / "other.jsonl"
+    other.write_text("\n".join([json.dumps(header | {"session_id": "elsewhere"}), *lines[1:]]))
+    with pytest.raises(VisionStageError, match="not of"):
+        replay_session(camera_session, tmp_path / "a", tracks="cameras", detections=other)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join([lines[0], lines[1], '{"t": 1.0, "cameras": 5}']) + "\n")
+    with pytest.raises(VisionStageError, match=r"broken.jsonl:3: not a detections row"):
+        replay_session(camera_session, tmp_path / "b", tracks="cameras", detections=broken)
+    with pytest.raises(VisionStageError, match="no such detections file"):
+        replay_session(
+            camera_session, tmp_path / "c", tracks="cameras", detections=tmp_path / "missing"
+        )
 
 
 def test_true_boxes_give_tracks_of_the_true_person_and_the_receipt(

@@ -40,6 +40,13 @@ def replay(
     vision_threads: int = typer.Option(
         2, "--vision-threads", min=1, help="Detector threads (onnxruntime intra-op)."
     ),
+    detections: Path | None = typer.Option(
+        None,
+        "--detections",
+        help="With --tracks cameras: replay from the detector output an earlier camera replay of "
+        "this session kept (its run's camera_detections.jsonl) instead of the video; same "
+        "tracks and receipts, no detector (tracker and fusion experiments in seconds).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Replay a session as fast as the CPU allows; same session, byte-identical output."""
@@ -55,6 +62,8 @@ def replay(
             )
         if tracks not in TRACK_SOURCES:
             raise UserError(f"--tracks {tracks!r}: expected one of {', '.join(TRACK_SOURCES)}")
+        if detections is not None and tracks != "cameras":
+            raise UserError("--detections replaces the detector: use it with --tracks cameras")
         result = replay_session(
             session,
             out,
@@ -64,6 +73,7 @@ def replay(
             review_policy=review_policy,
             tracks=tracks,
             vision_threads=vision_threads,
+            detections=detections,
         )
     elapsed = time.perf_counter() - started
     typer.echo(

@@ -127,6 +127,7 @@ def replay_session(
     review_policy: str = "settle_and_flag",
     tracks: str = "recorded",
     vision_threads: int = 2,
+    detections: Path | None = None,
 ) -> ReplayResult:
     """Replay a session into `run_dir` (events.jsonl, receipts.jsonl, journal.sqlite, run.json).
 
@@ -134,7 +135,9 @@ def replay_session(
     camera video (detector + floor tracker, `edge/vision/replay_stage.py`); "auto" uses the
     cameras when the session has camera streams; "true-boxes" feeds the floor tracker the
     simulator's true camera boxes in place of the detector's (simulated sessions only: it
-    measures what tracking and fusion lose apart from the detector).
+    measures what tracking and fusion lose apart from the detector). A camera replay keeps the
+    detector's output in the run (`camera_detections.jsonl`); `detections` (with "cameras")
+    replays from such a file instead of the video: same tracks and receipts, no detector.
     """
     session = Session.open(session_dir)
     if tracks not in TRACK_SOURCES:
@@ -142,6 +145,8 @@ def replay_session(
     use_cameras = tracks in ("cameras", "true-boxes") or (
         tracks == "auto" and bool(session.camera_streams)
     )
+    if detections is not None and (not use_cameras or tracks == "true-boxes"):
+        raise ValueError("detections replace the detector: use them with tracks='cameras'")
     layout = StoreLayout(session.config)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
@@ -177,17 +182,28 @@ def replay_session(
 
     vision_stats = None
     track_frames = None
+    detections_file = None
     if use_cameras:
-        from edge.vision.replay_stage import VisionStats, camera_track_frames, true_box_track_frames
+        from edge.vision.replay_stage import (
+            VisionStats,
+            camera_track_frames,
+            recorded_detection_track_frames,
+            true_box_track_frames,
+        )
 
         vision_stats = VisionStats()
         if tracks == "true-boxes":
             frames = true_box_track_frames(session, stats=vision_stats)
+        elif detections is not None:
+            frames = recorded_detection_track_frames(session, detections, stats=vision_stats)
         else:
             from edge.vision.detector import Detector, DetectorOptions
 
             detector = Detector(options=DetectorOptions(intra_op_threads=vision_threads))
-            frames = camera_track_frames(session, detector, stats=vision_stats)
+            detections_file = (run_dir / "camera_detections.jsonl").open("w", encoding="utf-8")
+            frames = camera_track_frames(
+                session, detector, stats=vision_stats, record=detections_file
+            )
         track_frames = _teed(frames, run_dir / "camera_tracks.jsonl")
 
     last_report = 0.0
@@ -209,6 +225,8 @@ def replay_session(
                 last_report = t
         core.finish(max(t, duration))
     finally:
+        if detections_file is not None:
+            detections_file.close()
         events_file.close()
         receipts_file.close()
         if shelf_file is not None:

@@ -11,9 +11,11 @@ thread count give the same tracks.
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import numpy as np
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from edge.vision.camera import CameraModel
     from edge.vision.detector import Detector
 
+DETECTIONS_FORMAT = "walkout-detections"
 TICK_WINDOW_S = 0.03  # frames of different cameras this close belong to one tick (15 fps: 67 ms)
 
 
@@ -160,20 +163,88 @@ def camera_track_frames(
     config: FloorTrackerConfig | None = None,
     stats: VisionStats | None = None,
     on_tick: Callable[[float], None] | None = None,
+    record: TextIO | None = None,
 ) -> Iterator[TrackFrame]:
-    """Person-track frames computed from the session's camera video."""
+    """Person-track frames computed from the session's camera video. With `record`, the
+    detector's output is also written there (`DETECTIONS_FORMAT`, one line per tick), so that
+    `recorded_detection_track_frames` can replay the tracker and fusion without the detector."""
     tracker = _floor_tracker(session, config)
     classes = detector.classes
     stats = stats if stats is not None else VisionStats()
+    if record is not None:
+        header = {
+            "format": DETECTIONS_FORMAT,
+            "version": 1,
+            "session_id": session.manifest.session_id,
+            "classes": list(classes),
+            "model_sha256": detector.manifest.sha256,
+        }
+        record.write(json.dumps(header, separators=(",", ":")) + "\n")
     for t, frames in camera_ticks(session):
         ids = sorted(frames)
         rows = detector.detect_batch([frames[c] for c in ids])
+        if record is not None:
+            line = {"t": t, "cameras": {c: r.tolist() for c, r in zip(ids, rows, strict=True)}}
+            record.write(json.dumps(line, separators=(",", ":")) + "\n")
         detections = {c: _detections(r, classes, stats) for c, r in zip(ids, rows, strict=True)}
         stats.ticks += 1
         stats.frames += len(ids)
         yield tracker.step(t, detections)
         if on_tick is not None:
             on_tick(t)
+
+
+def recorded_detection_track_frames(
+    session: Session,
+    path: Path,
+    *,
+    config: FloorTrackerConfig | None = None,
+    stats: VisionStats | None = None,
+) -> Iterator[TrackFrame]:
+    """Person-track frames from detector output recorded by an earlier camera replay of the
+    same session (its run's `camera_detections.jsonl`): the floor tracker and everything after
+    it, without decoding video or running the detector. Tracks, events and receipts are
+    byte-identical to that replay's at the same code, so tracker and fusion changes can be
+    measured in seconds instead of the detector's minutes."""
+    if not path.is_file():
+        raise VisionStageError(
+            f"{path}: no such detections file (a camera replay writes camera_detections.jsonl "
+            "into its run folder)"
+        )
+    tracker = _floor_tracker(session, config)
+    stats = stats if stats is not None else VisionStats()
+    with path.open(encoding="utf-8") as lines:
+        classes = _detections_header(path, next(lines, ""), session)
+        for n, text in enumerate(lines, start=2):
+            try:
+                row = json.loads(text)
+                t = float(row["t"])
+                cams = {
+                    c: np.asarray(r, dtype=np.float64).reshape(-1, 6)
+                    for c, r in row["cameras"].items()
+                }
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise VisionStageError(f"{path}:{n}: not a detections row ({e})") from e
+            detections = {c: _detections(r, classes, stats) for c, r in sorted(cams.items())}
+            stats.ticks += 1
+            stats.frames += len(cams)
+            yield tracker.step(t, detections)
+
+
+def _detections_header(path: Path, text: str, session: Session) -> tuple[str, ...]:
+    try:
+        header = json.loads(text)
+        fmt, classes, session_id = header["format"], header["classes"], header["session_id"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise VisionStageError(f"{path}:1: not a detections file header ({e})") from e
+    if fmt != DETECTIONS_FORMAT:
+        raise VisionStageError(f"{path}:1: format {fmt!r}, expected {DETECTIONS_FORMAT!r}")
+    if session_id != session.manifest.session_id:
+        raise VisionStageError(
+            f"{path}: detections of session {session_id!r}, not of {session.manifest.session_id!r}"
+            f" ({session.path})"
+        )
+    return tuple(str(c) for c in classes)
 
 
 def _detections(
