@@ -145,19 +145,12 @@ def test_hold_policy_keeps_flagged_receipts_out_of_the_outbox(tmp_path):
     assert outbox == {r["receipt_id"] for r in receipts} - held
 
 
+def _replay_cli(session, out, *options):
+    return runner.invoke(app, ["edge", "replay", str(session), "--out", str(out), *options])
+
+
 def test_cli_rejects_an_unknown_review_policy(one_shopper_session, tmp_path):
-    result = runner.invoke(
-        app,
-        [
-            "edge",
-            "replay",
-            str(one_shopper_session),
-            "--out",
-            str(tmp_path / "r"),
-            "--review-policy",
-            "yolo",
-        ],
-    )
+    result = _replay_cli(one_shopper_session, tmp_path / "r", "--review-policy", "yolo")
     assert result.exit_code == 1
     assert "expected 'settle_and_flag' or 'hold'" in result.output
 
@@ -165,18 +158,7 @@ def test_cli_rejects_an_unknown_review_policy(one_shopper_session, tmp_path):
 def test_cli_rejects_detections_without_camera_tracks(one_shopper_session, tmp_path):
     detections = tmp_path / "camera_detections.jsonl"
     detections.write_text("")
-    result = runner.invoke(
-        app,
-        [
-            "edge",
-            "replay",
-            str(one_shopper_session),
-            "--out",
-            str(tmp_path / "r"),
-            "--detections",
-            str(detections),
-        ],
-    )
+    result = _replay_cli(one_shopper_session, tmp_path / "r", "--detections", str(detections))
     assert result.exit_code == 1
     assert "use it with --tracks cameras" in result.output
     assert not (tmp_path / "r").exists()
