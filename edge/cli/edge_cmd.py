@@ -62,8 +62,6 @@ def replay(
             )
         if tracks not in TRACK_SOURCES:
             raise UserError(f"--tracks {tracks!r}: expected one of {', '.join(TRACK_SOURCES)}")
-        if detections is not None and tracks != "cameras":
-            raise UserError("--detections replaces the detector: use it with --tracks cameras")
         result = replay_session(
             session,
             out,

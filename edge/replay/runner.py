@@ -145,13 +145,13 @@ def replay_session(
     use_cameras = tracks in ("cameras", "true-boxes") or (
         tracks == "auto" and bool(session.camera_streams)
     )
-    if detections is not None and (not use_cameras or tracks == "true-boxes"):
-        raise ValueError("detections replace the detector: use them with tracks='cameras'")
+    from edge.cli.errors import UserError
+
+    if detections is not None and tracks != "cameras":
+        raise UserError("--detections replaces the detector: use it with --tracks cameras")
     layout = StoreLayout(session.config)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
-            from edge.cli.errors import UserError
-
             raise UserError(f"{run_dir} is not empty (use --overwrite to replace the run)")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -183,13 +183,11 @@ def camera_track_frames(
     for t, frames in camera_ticks(session):
         ids = sorted(frames)
         rows = detector.detect_batch([frames[c] for c in ids])
+        by_camera = dict(zip(ids, rows, strict=True))
         if record is not None:
-            line = {"t": t, "cameras": {c: r.tolist() for c, r in zip(ids, rows, strict=True)}}
+            line = {"t": t, "cameras": {c: r.tolist() for c, r in by_camera.items()}}
             record.write(json.dumps(line, separators=(",", ":")) + "\n")
-        detections = {c: _detections(r, classes, stats) for c, r in zip(ids, rows, strict=True)}
-        stats.ticks += 1
-        stats.frames += len(ids)
-        yield tracker.step(t, detections)
+        yield _tracker_step(tracker, t, by_camera, classes, stats)
         if on_tick is not None:
             on_tick(t)
 
@@ -225,20 +223,34 @@ def recorded_detection_track_frames(
                 }
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise VisionStageError(f"{path}:{n}: not a detections row ({e})") from e
-            detections = {c: _detections(r, classes, stats) for c, r in sorted(cams.items())}
-            stats.ticks += 1
-            stats.frames += len(cams)
-            yield tracker.step(t, detections)
+            yield _tracker_step(tracker, t, dict(sorted(cams.items())), classes, stats)
+
+
+def _tracker_step(
+    tracker: FloorTracker,
+    t: float,
+    rows: dict[str, np.ndarray],
+    classes: Sequence[str],
+    stats: VisionStats,
+) -> TrackFrame:
+    """One tick of detector rows (camera id -> (N, 6) class, score, box) through the tracker."""
+    detections = {c: _detections(r, classes, stats) for c, r in rows.items()}
+    stats.ticks += 1
+    stats.frames += len(rows)
+    return tracker.step(t, detections)
 
 
 def _detections_header(path: Path, text: str, session: Session) -> tuple[str, ...]:
     try:
         header = json.loads(text)
-        fmt, classes, session_id = header["format"], header["classes"], header["session_id"]
+        fmt, version = header["format"], header["version"]
+        classes, session_id = header["classes"], header["session_id"]
     except (ValueError, KeyError, TypeError) as e:
         raise VisionStageError(f"{path}:1: not a detections file header ({e})") from e
-    if fmt != DETECTIONS_FORMAT:
-        raise VisionStageError(f"{path}:1: format {fmt!r}, expected {DETECTIONS_FORMAT!r}")
+    if (fmt, version) != (DETECTIONS_FORMAT, 1):
+        raise VisionStageError(
+            f"{path}:1: format {fmt!r} version {version!r}, expected {DETECTIONS_FORMAT!r} 1"
+        )
     if session_id != session.manifest.session_id:
         raise VisionStageError(
             f"{path}: detections of session {session_id!r}, not of {session.manifest.session_id!r}"
