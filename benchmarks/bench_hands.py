@@ -1,7 +1,8 @@
 """Hand and person recall and precision of a detector, with the edge runtime, on rendered frames.
 
 Renders `--frames` labelled frames (`sim.render.dataset.render_labelled_frames`, store `--store`,
-seed `--seed`: 777 by default, a seed never used for training or validation), runs
+seed `--seed`: 777 by default, a seed never used for training or validation; `--crowd` places
+that share of people beside another, as `walkout cloud retrain detector --crowd` does), runs
 `edge.vision.detector.Detector` on each at confidence `--conf`, and matches detections to the true
 boxes one to one, most confident first:
 
@@ -13,7 +14,7 @@ boxes one to one, most confident first:
 Precision is matched detections over all detections of the class.
 
 Usage: python benchmarks/bench_hands.py [--detector MANIFEST] [--store medium] [--frames 40]
-       [--seed 777] [--conf 0.25 ...] [--hand-px 8] [--json OUT]
+       [--seed 777] [--crowd 0] [--conf 0.25 ...] [--hand-px 8] [--json OUT]
 """
 
 from __future__ import annotations
@@ -71,14 +72,21 @@ def match(det: np.ndarray, truth: np.ndarray, cls: int, hand_px: float) -> tuple
 
 
 def measure(
-    manifest: Path | None, store: str, frames: int, seed: int, confs: list[float], hand_px: float
+    manifest: Path | None,
+    store: str,
+    frames: int,
+    seed: int,
+    confs: list[float],
+    hand_px: float,
+    crowd: float = 0.0,
 ) -> dict[str, Any]:
-    rendered = list(render_labelled_frames(store, frames, seed))
+    rendered = list(render_labelled_frames(store, frames, seed, crowd=crowd))
     out: dict[str, Any] = {
         "detector": str(manifest) if manifest else "shipped",
         "store": store,
         "frames": frames,
         "seed": seed,
+        "crowd": crowd,
         "hand_centre_px": hand_px,
         "person_iou": PERSON_IOU,
         "by_conf": {},
@@ -117,13 +125,17 @@ def main() -> None:
     ap.add_argument("--store", default="medium")
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--seed", type=int, default=777)
+    ap.add_argument("--crowd", type=float, default=0.0, help="share of people put beside another")
     ap.add_argument("--conf", type=float, action="append")
     ap.add_argument("--hand-px", type=float, default=8.0)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     confs = args.conf or [0.25]
-    r = measure(args.detector, args.store, args.frames, args.seed, confs, args.hand_px)
-    print(f"{r['detector']}: {args.frames} frames, store {args.store}, seed {args.seed}")
+    r = measure(args.detector, args.store, args.frames, args.seed, confs, args.hand_px, args.crowd)
+    print(
+        f"{r['detector']}: {args.frames} frames, store {args.store}, seed {args.seed}, "
+        f"crowd {args.crowd:g}"
+    )
     print(f"{'conf':>5} {'class':7} {'true':>5} {'dets':>5} {'found':>5} {'recall':>7} {'prec':>6}")
     for conf, res in r["by_conf"].items():
         for name, x in res.items():

@@ -141,6 +141,32 @@ def test_effects_are_seeded_and_local():
     assert 1.5 < np.std(noisy[:10, :10].astype(float)) < 4.5
 
 
+def _overlapping_person_pairs(frames) -> int:
+    pairs = 0
+    for f in frames:
+        people = f.boxes[f.boxes[:, 0] == 0, 1:]
+        for i in range(len(people)):
+            for j in range(i + 1, len(people)):
+                a, b = people[i], people[j]
+                w = min(a[2], b[2]) - max(a[0], b[0])
+                h = min(a[3], b[3]) - max(a[1], b[1])
+                pairs += bool(w > 0 and h > 0)
+    return pairs
+
+
+def test_crowded_frames_put_people_side_by_side_and_crowd_zero_changes_nothing():
+    spread = list(render_labelled_frames("medium", 30, seed=11, image_size=(320, 240)))
+    zero = list(render_labelled_frames("medium", 30, seed=11, image_size=(320, 240), crowd=0.0))
+    crowded = list(render_labelled_frames("medium", 30, seed=11, image_size=(320, 240), crowd=0.6))
+    # crowd=0 are the frames of earlier versions, draw for draw (the shipped model's data).
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(spread, zero, strict=True))
+    # People placed beside each other: their person boxes touch far more often.
+    assert _overlapping_person_pairs(crowded) >= 2 * max(1, _overlapping_person_pairs(spread))
+    assert all(f.boxes.shape[1] == 5 for f in crowded)
+    with pytest.raises(ValueError, match="crowd must be in"):
+        next(iter(render_labelled_frames("small", 1, seed=1, crowd=1.2)))
+
+
 def test_dataset_is_deterministic_and_boxes_in_range():
     square = next(iter(render_labelled_frames("small", 1, seed=5, image_size=(320, 320))))
     assert square.image.shape == (320, 320, 3)

@@ -73,6 +73,7 @@ def test_hand_boxes_grow_about_their_centre_and_nothing_else_changes() -> None:
         (["--hand-box-px", "-1"], "--hand-box-px"),
         (["--model", "yolov8n.pt"], "architecture yaml"),
         (["--epochs", "0"], "at least 1"),
+        (["--crowd", "1.5"], "--crowd must be between 0 and 1"),
     ],
 )
 def test_cli_rejects_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
@@ -170,6 +171,7 @@ def test_tiny_end_to_end_retrain_gives_a_model_the_runtime_loads(ultralytics, tm
         batch=4,
         workers=0,
         seed=7,
+        crowd=0.5,
     )
     result = retrain_detector(cfg, report=lambda stage, fraction: stages.append(stage))
     assert {"render", "train", "export", "evaluate"} <= set(stages)
@@ -186,6 +188,7 @@ def test_tiny_end_to_end_retrain_gives_a_model_the_runtime_loads(ultralytics, tm
     }
     assert info["training"]["val"]["seed"] != 7
     assert info["command"] == cfg.command_line()
+    assert "--crowd 0.5" in info["command"] and info["training"]["crowd"] == 0.5
     assert info["versions"]["ultralytics"] != "missing"
     assert 0.0 <= info["metrics"]["map50"] <= 1.0
     det = detector.detect_batch([f.image for f in _rendered(2, seed=3)])

@@ -10,6 +10,7 @@ command). The result is checked by loading it in the edge runtime before the com
 
 from __future__ import annotations
 
+import functools
 import logging
 import platform
 import shlex
@@ -65,6 +66,9 @@ class RetrainConfig:
     # Hand boxes grown to at least this many frame pixels about their centre (0: the true box);
     # see cloud/train/yolo_dataset.py for why.
     hand_box_px: float = 0.0
+    # Share of rendered people placed beside another (sim/render/dataset.py): close pairs at a
+    # shelf and passers-by, which a detector trained on spread-out people boxes as one.
+    crowd: float = 0.0
     opset: int = 18
     renderer: str = RENDERER
     # Overhead cameras see the floor from above: up/down and left/right flips are equally real.
@@ -77,6 +81,8 @@ class RetrainConfig:
             raise ValueError("--train-frames, --val-frames and --epochs must be at least 1")
         if self.hand_box_px < 0:
             raise ValueError(f"--hand-box-px must be 0 or more, got {self.hand_box_px}")
+        if not 0.0 <= self.crowd <= 1.0:
+            raise ValueError(f"--crowd must be between 0 and 1, got {self.crowd}")
         if not self.model.endswith((".yaml", ".yml")):
             raise ValueError(
                 f"--model {self.model!r}: give an architecture yaml such as yolov8n.yaml or "
@@ -98,6 +104,7 @@ class RetrainConfig:
             f"--batch {self.batch}",
             f"--workers {self.workers}",
             *([f"--hand-box-px {self.hand_box_px:g}"] if self.hand_box_px else []),
+            *([f"--crowd {self.crowd:g}"] if self.crowd else []),
             f"--out {shlex.quote(str(self.out))}",
         ]
         return " ".join(parts)
@@ -118,14 +125,16 @@ class RetrainResult:
 
 
 def render_frames(
-    store: str, n_frames: int, seed: int, image_size: tuple[int, int]
+    store: str, n_frames: int, seed: int, image_size: tuple[int, int], crowd: float = 0.0
 ) -> Iterator[LabelledFrameLike]:
-    """Labelled frames from the simulator's renderer."""
+    """Labelled frames from the simulator's renderer (`crowd`: sim/render/dataset.py)."""
     try:
         from sim.render.dataset import render_labelled_frames
     except ImportError as exc:
         raise RetrainError(f"the renderer {RENDERER} is not available: {exc}") from None
-    return render_labelled_frames(store, n_frames=n_frames, seed=seed, image_size=image_size)
+    return render_labelled_frames(
+        store, n_frames=n_frames, seed=seed, image_size=image_size, crowd=crowd
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -159,7 +168,7 @@ def retrain_detector(
 ) -> RetrainResult:
     """Run the whole pipeline into `cfg.out`; returns the model, manifest and metrics."""
     report = report or (lambda stage, fraction: None)
-    source = frame_source or render_frames
+    source = frame_source or functools.partial(render_frames, crowd=cfg.crowd)
     out = cfg.out.resolve()
     work = out / "work"
     data_root = work / "dataset"
@@ -293,6 +302,7 @@ def retrain_detector(
                 "imgsz": cfg.imgsz,
                 "batch": cfg.batch,
                 "hand_box_px": cfg.hand_box_px,
+                "crowd": cfg.crowd,
                 "augment": cfg.augment,
                 "initial_weights": (
                     {"file": cfg.weights.name, "sha256": sha256_file(cfg.weights)}

@@ -35,6 +35,11 @@ def detector(
         help="Label hands as regions of at least this many frame pixels about the hand's centre "
         "(0: the true hand box). docs/detector.md says why.",
     ),
+    crowd: float = typer.Option(
+        0.0,
+        help="Share of rendered people placed beside another (close shoppers at a shelf, "
+        "passers-by), 0 to 1. docs/detector.md says why.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Render labelled frames, train a small YOLO, export ONNX + manifest into --out."""
@@ -60,6 +65,7 @@ def detector(
                 batch=batch,
                 workers=workers,
                 hand_box_px=hand_box_px,
+                crowd=crowd,
             )
         except ValueError as exc:
             raise UserError(str(exc)) from None

@@ -5,8 +5,12 @@ files, or the simulated rig of sim/render/rig.py when a camera has none or a Sto
 given; or a jittered variant of it: other position, height, yaw, field of view and distortion),
 one to seven people placed on free floor, most of them at a gondola front reaching into a shelf,
 some walking (motion blur), some carrying products, under random light, noise and JPEG quality.
-Frame k depends only on (seed, k), so a dataset can be cut into train and validation sets by frame
-index and regenerated exactly.
+People keep 0.55 m apart, centre to centre. With `crowd` above 0, each person after the first is,
+with that probability, placed *beside* one already there instead: a second shopper 0.5 to 0.75 m
+along the same shelf (as the session simulator lines shoppers up, sim/world.py SIDE_BY_SIDE_M), or
+a walker passing 0.3 to 0.55 m from someone; these are the scenes where a detector trained on
+spread-out people boxes two shoppers as one. Frame k depends only on (seed, crowd, k), so a
+dataset can be cut into train and validation sets by frame index and regenerated exactly.
 
 Boxes are the tight boxes of the visible pixels of each object (class 0 person: head, shoulders,
 torso and legs seen from above, without the arms; class 1 hand). An object is labelled only when
@@ -35,8 +39,18 @@ from sim.render.scene import Look, PersonPose, StaticScene, product_colour, rest
 
 MIN_VISIBLE_FRACTION = 0.3
 MIN_BOX_PX = 3.0
+APART_M = 0.55  # centre to centre, people placed independently
+BESIDE_ALONG_SHELF_M = (0.5, 0.75)  # a shopper placed beside another at the same shelf
+PASSING_M = (0.3, 0.55)  # a walker placed beside someone
+CLOSE_MIN_M = 0.3  # nobody closer than this, even when placed beside someone
 VARIANTS_PER_CAMERA = 4  # variant 0 is the rig camera itself, the others are jittered copies
 FRAME_DT_S = 1 / 15
+
+
+@dataclass(frozen=True)
+class _ShelfSpot:
+    gondola: int
+    stand_u: float  # metres along the gondola
 
 
 @dataclass
@@ -52,17 +66,22 @@ def render_labelled_frames(
     n_frames: int,
     seed: int,
     image_size: tuple[int, int] = (640, 480),
+    crowd: float = 0.0,
 ) -> Iterator[LabelledFrame]:
     """Yield `n_frames` labelled frames of random scenes in `store` (preset name, config path or
-    StoreConfig); deterministic per `seed`. `image_size` is (width, height); another aspect
-    ratio than the cameras' 4:3 crops or extends the view (edge.vision.rig.resized). Frames cost
+    StoreConfig); deterministic per `seed` and `crowd` (the share of people placed beside another,
+    module docstring; 0 gives the frames of earlier versions exactly). `image_size` is (width,
+    height); another aspect ratio than the cameras' 4:3 crops or extends the view
+    (edge.vision.rig.resized). Frames cost
     about 15-60 ms each at 640x480 once each camera variant's static scene (0.1-0.7 s) is built."""
     if isinstance(store, StoreConfig):
         config, rig = store, {}
     else:
         config = load_store_config(store)
         rig = load_rig(config, config_dir(store), require_all=False)
-    gen = _SceneGenerator(config, seed, image_size, rig)
+    if not 0.0 <= crowd <= 1.0:
+        raise ValueError(f"crowd must be in [0, 1], got {crowd}")
+    gen = _SceneGenerator(config, seed, image_size, rig, crowd)
     for k in range(n_frames):
         yield gen.frame(k)
 
@@ -74,8 +93,11 @@ class _SceneGenerator:
         seed: int,
         image_size: tuple[int, int],
         rig: dict[str, CameraModel],
+        crowd: float = 0.0,
     ):
         self.config = config
+        self.crowd = crowd
+        self._last_spot: _ShelfSpot | None = None  # set by _shopper_at_shelf and _walker
         self.layout = StoreLayout(config)
         self.scene = StaticScene.from_layout(self.layout)
         self.seed = seed
@@ -157,44 +179,103 @@ class _SceneGenerator:
         n = int(rng.choice([1, 2, 2, 3, 3, 3, 4, 4, 5, 6, 7]))
         centre = camera.centre
         placed: list[PersonPose] = []
+        spots: list[_ShelfSpot | None] = []  # where each placed shopper stands at a shelf
         attempts = 0
         while len(placed) < n and attempts < 60:
             attempts += 1
             person_id = len(placed) + 1
             look = Look.sample(rng)
-            if rng.random() < 0.6:
+            # No draw when crowd is 0, so such frames stay those of earlier versions.
+            beside = self.crowd > 0 and bool(placed) and rng.random() < self.crowd
+            if beside:
+                anchor = int(rng.integers(len(placed)))
+                pose, spot = self._beside(rng, person_id, look, placed[anchor], spots[anchor])
+                min_gap = CLOSE_MIN_M
+            elif rng.random() < 0.6:
                 pose = self._shopper_at_shelf(rng, person_id, look, centre)
+                spot = self._last_spot
+                min_gap = APART_M
             else:
-                pose = self._walker(rng, person_id, look, centre)
+                pose, spot = self._walker(rng, person_id, look, centre), None
+                min_gap = APART_M
             if pose is None:
                 continue
-            if any(math.hypot(pose.x - q.x, pose.y - q.y) < 0.55 for q in placed):
+            if any(math.hypot(pose.x - q.x, pose.y - q.y) < min_gap for q in placed):
                 continue
             placed.append(pose)
+            spots.append(spot)
         return placed
 
+    def _beside(
+        self,
+        rng: np.random.Generator,
+        person_id: int,
+        look: Look,
+        anchor: PersonPose,
+        spot: _ShelfSpot | None,
+    ) -> tuple[PersonPose | None, _ShelfSpot | None]:
+        """A shopper at the anchor's shelf a step along it, or a walker passing the anchor."""
+        if spot is not None:
+            side = 1.0 if rng.random() < 0.5 else -1.0
+            stand_u = spot.stand_u + side * float(rng.uniform(*BESIDE_ALONG_SHELF_M))
+            refs = [r for r in self.plates if r.gondola == spot.gondola]
+            # A plate in front of where they stand (the nearest span), on any shelf.
+            gap = np.array(
+                [
+                    max(
+                        self.layout.plate_geometry[r].u_start_m - stand_u,
+                        stand_u - self.layout.plate_geometry[r].u_end_m,
+                        0.0,
+                    )
+                    for r in refs
+                ]
+            )
+            nearest = np.flatnonzero(gap <= gap.min() + 1e-9)
+            ref = refs[int(nearest[int(rng.integers(len(nearest)))])]
+            pose = self._shopper_at_shelf(rng, person_id, look, None, ref=ref, stand_u=stand_u)
+            return pose, self._last_spot
+        r = float(rng.uniform(*PASSING_M))
+        a = float(rng.uniform(-math.pi, math.pi))
+        at = (anchor.x + r * math.cos(a), anchor.y + r * math.sin(a))
+        return self._walker(rng, person_id, look, None, at=at), None
+
     def _shopper_at_shelf(
-        self, rng: np.random.Generator, person_id: int, look: Look, centre: np.ndarray
+        self,
+        rng: np.random.Generator,
+        person_id: int,
+        look: Look,
+        centre: np.ndarray | None,
+        ref: PlateRef | None = None,
+        stand_u: float | None = None,
     ) -> PersonPose | None:
-        # A plate near this camera: the candidates whose front is within 3.5 m on the floor.
-        key = (round(float(centre[0]), 3), round(float(centre[1]), 3))
-        if key not in self.near_plates:
-            self.near_plates[key] = [
-                r
-                for r in self.plates
-                if math.dist(self.layout.plate_geometry[r].front_xy, centre[:2]) < 3.5
-            ]
-        near = self.near_plates[key]
-        if not near:
-            return None
-        ref: PlateRef = near[int(rng.integers(len(near)))]
+        """A shopper at a plate near the camera at `centre`, or at plate `ref` standing at
+        `stand_u` along its gondola; sets self._last_spot."""
+        self._last_spot = None
+        if ref is None:
+            assert centre is not None
+            # A plate near this camera: the candidates whose front is within 3.5 m on the floor.
+            key = (round(float(centre[0]), 3), round(float(centre[1]), 3))
+            if key not in self.near_plates:
+                self.near_plates[key] = [
+                    r
+                    for r in self.plates
+                    if math.dist(self.layout.plate_geometry[r].front_xy, centre[:2]) < 3.5
+                ]
+            near = self.near_plates[key]
+            if not near:
+                return None
+            ref = near[int(rng.integers(len(near)))]
         geo = self.layout.plate_geometry[ref]
         gondola = self.layout.gondolas[ref.gondola]
-        u = float(rng.uniform(geo.u_start_m, geo.u_end_m))
-        stand_u = u + float(rng.normal(0, 0.15))
+        if stand_u is None:
+            u = float(rng.uniform(geo.u_start_m, geo.u_end_m))
+            stand_u = u + float(rng.normal(0, 0.15))
+        else:
+            u = float(np.clip(stand_u + rng.normal(0, 0.15), geo.u_start_m, geo.u_end_m))
         x, y = gondola_to_floor(gondola, stand_u, -float(rng.uniform(0.3, 0.55)))
         if not self.scene.free((x, y), 0.22):
             return None
+        self._last_spot = _ShelfSpot(ref.gondola, stand_u)
         fx, fy = gondola_to_floor(gondola, u, 0.0)
         heading = math.atan2(fy - y, fx - x) + float(rng.normal(0, 0.25))
         target = (*gondola_to_floor(gondola, u, 0.06), geo.height_m + 0.06)
@@ -220,10 +301,21 @@ class _SceneGenerator:
         )
 
     def _walker(
-        self, rng: np.random.Generator, person_id: int, look: Look, centre: np.ndarray
+        self,
+        rng: np.random.Generator,
+        person_id: int,
+        look: Look,
+        centre: np.ndarray | None,
+        at: tuple[float, float] | None = None,
     ) -> PersonPose | None:
-        x = float(centre[0] + rng.uniform(-3.0, 3.0))
-        y = float(centre[1] + rng.uniform(-2.5, 2.5))
+        """A walker somewhere near the camera at `centre`, or standing at `at`."""
+        self._last_spot = None
+        if at is None:
+            assert centre is not None
+            x = float(centre[0] + rng.uniform(-3.0, 3.0))
+            y = float(centre[1] + rng.uniform(-2.5, 2.5))
+        else:
+            x, y = at
         if not self.scene.free((x, y), 0.25):
             return None
         heading = float(rng.uniform(-math.pi, math.pi))
