@@ -72,8 +72,8 @@ def render_labelled_frames(
     StoreConfig); deterministic per `seed` and `crowd` (the share of people placed beside another,
     module docstring; 0 gives the frames of earlier versions exactly). `image_size` is (width,
     height); another aspect ratio than the cameras' 4:3 crops or extends the view
-    (edge.vision.rig.resized). Frames cost
-    about 15-60 ms each at 640x480 once each camera variant's static scene (0.1-0.7 s) is built."""
+    (edge.vision.rig.resized). Frames cost about 15-60 ms each at 640x480 once each camera
+    variant's static scene (0.1-0.7 s) is built."""
     if isinstance(store, StoreConfig):
         config, rig = store, {}
     else:
@@ -97,7 +97,6 @@ class _SceneGenerator:
     ):
         self.config = config
         self.crowd = crowd
-        self._last_spot: _ShelfSpot | None = None  # set by _shopper_at_shelf and _walker
         self.layout = StoreLayout(config)
         self.scene = StaticScene.from_layout(self.layout)
         self.seed = seed
@@ -192,8 +191,7 @@ class _SceneGenerator:
                 pose, spot = self._beside(rng, person_id, look, placed[anchor], spots[anchor])
                 min_gap = CLOSE_MIN_M
             elif rng.random() < 0.6:
-                pose = self._shopper_at_shelf(rng, person_id, look, centre)
-                spot = self._last_spot
+                pose, spot = self._shopper_at_shelf(rng, person_id, look, centre)
                 min_gap = APART_M
             else:
                 pose, spot = self._walker(rng, person_id, look, centre), None
@@ -232,8 +230,7 @@ class _SceneGenerator:
             )
             nearest = np.flatnonzero(gap <= gap.min() + 1e-9)
             ref = refs[int(nearest[int(rng.integers(len(nearest)))])]
-            pose = self._shopper_at_shelf(rng, person_id, look, None, ref=ref, stand_u=stand_u)
-            return pose, self._last_spot
+            return self._shopper_at_shelf(rng, person_id, look, None, ref=ref, stand_u=stand_u)
         r = float(rng.uniform(*PASSING_M))
         a = float(rng.uniform(-math.pi, math.pi))
         at = (anchor.x + r * math.cos(a), anchor.y + r * math.sin(a))
@@ -247,10 +244,9 @@ class _SceneGenerator:
         centre: np.ndarray | None,
         ref: PlateRef | None = None,
         stand_u: float | None = None,
-    ) -> PersonPose | None:
+    ) -> tuple[PersonPose | None, _ShelfSpot | None]:
         """A shopper at a plate near the camera at `centre`, or at plate `ref` standing at
-        `stand_u` along its gondola; sets self._last_spot."""
-        self._last_spot = None
+        `stand_u` along its gondola, and where they stand; (None, None) where nobody fits."""
         if ref is None:
             assert centre is not None
             # A plate near this camera: the candidates whose front is within 3.5 m on the floor.
@@ -263,7 +259,7 @@ class _SceneGenerator:
                 ]
             near = self.near_plates[key]
             if not near:
-                return None
+                return None, None
             ref = near[int(rng.integers(len(near)))]
         geo = self.layout.plate_geometry[ref]
         gondola = self.layout.gondolas[ref.gondola]
@@ -274,8 +270,7 @@ class _SceneGenerator:
             u = float(np.clip(stand_u + rng.normal(0, 0.15), geo.u_start_m, geo.u_end_m))
         x, y = gondola_to_floor(gondola, stand_u, -float(rng.uniform(0.3, 0.55)))
         if not self.scene.free((x, y), 0.22):
-            return None
-        self._last_spot = _ShelfSpot(ref.gondola, stand_u)
+            return None, None
         fx, fy = gondola_to_floor(gondola, u, 0.0)
         heading = math.atan2(fy - y, fx - x) + float(rng.normal(0, 0.25))
         target = (*gondola_to_floor(gondola, u, 0.06), geo.height_m + 0.06)
@@ -296,9 +291,10 @@ class _SceneGenerator:
             carrying[other] = product_colour(self._product(rng))
         elif rng.random() < 0.25:
             carrying[other] = product_colour(self._product(rng))
-        return PersonPose(
+        pose = PersonPose(
             person_id, x, y, heading, look, hands["left"], hands["right"], carrying=carrying
         )
+        return pose, _ShelfSpot(ref.gondola, stand_u)
 
     def _walker(
         self,
@@ -309,7 +305,6 @@ class _SceneGenerator:
         at: tuple[float, float] | None = None,
     ) -> PersonPose | None:
         """A walker somewhere near the camera at `centre`, or standing at `at`."""
-        self._last_spot = None
         if at is None:
             assert centre is not None
             x = float(centre[0] + rng.uniform(-3.0, 3.0))
