@@ -57,3 +57,11 @@ def test_sessions_add_up_as_counts() -> None:
     both = combine_identity([track_identity(truth, good), track_identity(truth, none)])
     assert (both.idtp, both.true_positions, both.track_positions) == (20, 40, 20)
     assert both.idf1 == pytest.approx(40 / 60)
+
+
+def test_a_track_where_nobody_is_counts_against_it() -> None:
+    truth = [(0.0, [(1, 0.0, 0.0)]), (0.1, [])]
+    tracks = [(0.0, [(7, 0.0, 0.0)]), (0.1, [(7, 1.0, 1.0)])]
+    got = track_identity(truth, tracks)
+    assert (got.idtp, got.true_positions, got.track_positions) == (1, 1, 2)
+    assert got.idf1 == pytest.approx(2 / 3)

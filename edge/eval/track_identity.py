@@ -51,8 +51,8 @@ def track_identity(
     n_true = n_track = switches = 0
     last_id: dict[int, int] = {}
     for t, people in truth:
-        if not people or times.size == 0:
-            continue
+        if times.size == 0:
+            break
         k = int(np.clip(np.searchsorted(times, t), 0, times.size - 1))
         if k > 0 and abs(times[k - 1] - t) < abs(times[k] - t):
             k -= 1
@@ -60,8 +60,8 @@ def track_identity(
             continue
         seen = tracks[k][1]
         n_true += len(people)
-        n_track += len(seen)
-        if not seen:
+        n_track += len(seen)  # a track where nobody is counts against it too
+        if not (people and seen):
             continue
         true_xy = np.array([[x, y] for _, x, y in people], dtype=float)
         track_xy = np.array([[x, y] for _, x, y in seen], dtype=float)
