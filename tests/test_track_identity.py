@@ -65,3 +65,9 @@ def test_a_track_where_nobody_is_counts_against_it() -> None:
     got = track_identity(truth, tracks)
     assert (got.idtp, got.true_positions, got.track_positions) == (1, 1, 2)
     assert got.idf1 == pytest.approx(2 / 3)
+
+
+def test_no_track_rows_at_all_miss_every_true_position() -> None:
+    got = track_identity(_walk(3), [])
+    assert (got.idtp, got.true_positions, got.track_positions) == (0, 6, 0)
+    assert got.idf1 == 0.0

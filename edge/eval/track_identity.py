@@ -50,9 +50,9 @@ def track_identity(
     together: Counter[tuple[int, int]] = Counter()
     n_true = n_track = switches = 0
     last_id: dict[int, int] = {}
+    if times.size == 0:  # no track at any time: every true position is missed
+        return IdentityCounts(0, sum(len(people) for _, people in truth), 0, 0)
     for t, people in truth:
-        if times.size == 0:
-            break
         k = int(np.clip(np.searchsorted(times, t), 0, times.size - 1))
         if k > 0 and abs(times[k - 1] - t) < abs(times[k] - t):
             k -= 1
