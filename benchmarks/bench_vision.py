@@ -232,6 +232,7 @@ def main() -> None:
                     print(
                         f"    {x}: people within {NEAR_M} m {pos['matched_share']:.2f}, median "
                         f"error {pos['median_error_m'] or float('nan'):.3f} m; "
+                        f"IDF1 {r[f'{x}_identity']['idf1'] or 0.0:.3f}; "
                         f"{vis.get('frames', 0) / r[f'{x}_replay_s']:.0f} frames/s",
                         flush=True,
                     )
