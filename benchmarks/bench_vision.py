@@ -52,10 +52,16 @@ from bench_errors import analyse
 
 from edge.eval import evaluate
 from edge.eval.scoring import combine
-from edge.eval.track_identity import Frame, IdentityCounts, combine_identity, track_identity
+from edge.eval.track_identity import (
+    Frame,
+    IdentityCounts,
+    combine_identity,
+    nearest_frame,
+    track_identity,
+)
 from edge.replay.runner import replay_session
 from edge.session.model import TrackFrame
-from edge.session.reader import Session, load_json_row, track_rows
+from edge.session.reader import Session, track_rows
 from sim.generate import generate_session
 from sim.render.video import CameraOptions
 from sim.scenario import load_scenario
@@ -64,32 +70,23 @@ DEFAULT_SCENARIOS = ["one-shopper", "two-at-shelf", "three-at-shelf", "handoff"]
 NEAR_M = 0.5
 
 
-def position_figures(session_dir: Path, camera_tracks: Path) -> dict[str, Any]:
+def position_figures(truth: list[Frame], tracks: list[Frame]) -> dict[str, Any]:
     """Camera tracks against the true positions: matched share and distance percentiles."""
-    session = Session.open(session_dir)
-    cam: list[tuple[float, np.ndarray]] = []
-    with camera_tracks.open() as f:
-        for i, line in enumerate(f, 1):
-            row = load_json_row(camera_tracks, i, line)
-            xy = np.array([[p["x"], p["y"]] for p in row["people"]], dtype=float).reshape(-1, 2)
-            cam.append((float(row["t"]), xy))
-    times = np.array([t for t, _ in cam])
+    times = np.array([t for t, _ in tracks], dtype=float)
     dists: list[float] = []
     seen = total = 0
-    for frame in session.iter_true_positions():
-        if not frame.people or len(times) == 0:
+    for t, people in truth:
+        if not people or times.size == 0:
             continue
-        k = int(np.clip(np.searchsorted(times, frame.t), 0, len(times) - 1))
-        if k > 0 and abs(times[k - 1] - frame.t) < abs(times[k] - frame.t):
-            k -= 1
-        if abs(times[k] - frame.t) > 0.1:
+        k = nearest_frame(times, t, 0.1)
+        if k is None:
             continue
-        xy = cam[k][1]
-        for p in frame.people:
+        xy = np.array([[x, y] for _, x, y in tracks[k][1]], dtype=float).reshape(-1, 2)
+        for _, px, py in people:
             total += 1
             if len(xy) == 0:
                 continue
-            d = float(np.min(np.hypot(xy[:, 0] - p.x, xy[:, 1] - p.y)))
+            d = float(np.min(np.hypot(xy[:, 0] - px, xy[:, 1] - py)))
             if d <= NEAR_M:
                 seen += 1
                 dists.append(d)
@@ -102,16 +99,15 @@ def position_figures(session_dir: Path, camera_tracks: Path) -> dict[str, Any]:
     }
 
 
-def _people(frames: Iterable[TrackFrame]) -> list[Frame]:
+def _json_value(value: object) -> object:
+    if isinstance(value, IdentityCounts):
+        return {**asdict(value), "idf1": value.idf1}
+    return str(value)
+
+
+def people(frames: Iterable[TrackFrame]) -> list[Frame]:
+    """Track or truth frames as (t, [(id, x, y), ...]), read once for every figure."""
     return [(f.t, [(p.id, p.x, p.y) for p in f.people]) for f in frames]
-
-
-def identity_figures(session_dir: Path, tracks: Path | None) -> IdentityCounts:
-    """IDF1 counts and identity switches of a run's tracks (`tracks`: a camera run's
-    camera_tracks.jsonl; None: the session's recorded tracks) against the true positions."""
-    session = Session.open(session_dir)
-    rows = session.iter_tracks() if tracks is None else track_rows(tracks)
-    return track_identity(_people(session.iter_true_positions()), _people(rows), NEAR_M)
 
 
 def run(
@@ -130,6 +126,8 @@ def run(
             load_scenario(scenario), seed, session, store=store, cameras=CameraOptions()
         )
     out: dict[str, Any] = {"scenario": scenario, "seed": seed}
+    opened = Session.open(session)
+    truth = people(opened.iter_true_positions())
     for tracks in sources:
         run_dir = base / tracks
         detections = None
@@ -158,13 +156,16 @@ def run(
         out[f"{tracks}_causes"] = dict(Counter(row["cause"] for row in analyse(session, run_dir)))
         out[f"{tracks}_replay_s"] = elapsed
         out["duration_s"] = result.duration_s
-        cam_tracks = None if tracks == "recorded" else run_dir / "camera_tracks.jsonl"
-        ident = identity_figures(session, cam_tracks)
-        out[f"{tracks}_identity"] = {**asdict(ident), "idf1": ident.idf1}
+        rows = people(
+            opened.iter_tracks()
+            if tracks == "recorded"
+            else track_rows(run_dir / "camera_tracks.jsonl")
+        )
+        out[f"{tracks}_identity"] = track_identity(truth, rows, NEAR_M)
         if tracks != "recorded":
             info = json.loads((run_dir / "run.json").read_text())
             out[f"{tracks}_vision"] = info.get("vision", {})
-            out[f"{tracks}_positions"] = position_figures(session, run_dir / "camera_tracks.jsonl")
+            out[f"{tracks}_positions"] = position_figures(truth, rows)
     return out
 
 
@@ -232,7 +233,7 @@ def main() -> None:
                     print(
                         f"    {x}: people within {NEAR_M} m {pos['matched_share']:.2f}, median "
                         f"error {pos['median_error_m'] or float('nan'):.3f} m; "
-                        f"IDF1 {r[f'{x}_identity']['idf1'] or 0.0:.3f}; "
+                        f"IDF1 {r[f'{x}_identity'].idf1 or 0.0:.3f}; "
                         f"{vis.get('frames', 0) / r[f'{x}_replay_s']:.0f} frames/s",
                         flush=True,
                     )
@@ -241,10 +242,7 @@ def main() -> None:
         _bucket_table(f"tracks: {tracks}", combine([r[tracks] for r in results]))
         causes = sum((Counter(r[f"{tracks}_causes"]) for r in results), Counter())
         print("  lines missed, by cause (bench_errors.py):", dict(causes.most_common()))
-        ident = combine_identity(
-            IdentityCounts(**{k: v for k, v in r[f"{tracks}_identity"].items() if k != "idf1"})
-            for r in results
-        )
+        ident = combine_identity(r[f"{tracks}_identity"] for r in results)
         print(
             f"  track identity against the true positions: IDF1 {ident.idf1 or 0.0:.3f}, "
             f"{ident.id_switches} identity switches"
@@ -268,7 +266,7 @@ def main() -> None:
             f"median error {np.median([v for v in errs if v is not None]):.3f} m"
         )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1, default=str))
+        args.json.write_text(json.dumps(results, indent=1, default=_json_value))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,15 @@ class IdentityCounts:
         return 2 * self.idtp / n if n else None
 
 
+def nearest_frame(times: np.ndarray, t: float, max_dt_s: float) -> int | None:
+    """Index of the entry of `times` (sorted, non-empty) nearest to `t`, or None if it is
+    further than `max_dt_s` away."""
+    k = int(np.clip(np.searchsorted(times, t), 0, times.size - 1))
+    if k > 0 and abs(times[k - 1] - t) < abs(times[k] - t):
+        k -= 1
+    return k if abs(times[k] - t) <= max_dt_s else None
+
+
 def track_identity(
     truth: Iterable[Frame],
     tracks: Sequence[Frame],
@@ -53,10 +62,8 @@ def track_identity(
     if times.size == 0:  # no track at any time: every true position is missed
         return IdentityCounts(0, sum(len(people) for _, people in truth), 0, 0)
     for t, people in truth:
-        k = int(np.clip(np.searchsorted(times, t), 0, times.size - 1))
-        if k > 0 and abs(times[k - 1] - t) < abs(times[k] - t):
-            k -= 1
-        if abs(times[k] - t) > max_dt_s:
+        k = nearest_frame(times, t, max_dt_s)
+        if k is None:
             continue
         seen = tracks[k][1]
         n_true += len(people)
@@ -80,11 +87,11 @@ def track_identity(
             last_id[who] = tid
     idtp = 0
     if together:
-        true_ids = sorted({a for a, _ in together})
-        track_ids = sorted({b for _, b in together})
-        frames = np.zeros((len(true_ids), len(track_ids)))
+        true_row = {a: i for i, a in enumerate(sorted({a for a, _ in together}))}
+        track_col = {b: j for j, b in enumerate(sorted({b for _, b in together}))}
+        frames = np.zeros((len(true_row), len(track_col)))
         for (a, b), n in together.items():
-            frames[true_ids.index(a), track_ids.index(b)] = n
+            frames[true_row[a], track_col[b]] = n
         r, c = linear_sum_assignment(-frames)
         idtp = int(frames[r, c].sum())
     return IdentityCounts(idtp, n_true, n_track, switches)
